@@ -1,0 +1,30 @@
+"""Shared command-line plumbing: one way to report bad input and exit non-zero."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from pipelines.data.errors import DataError
+
+log = logging.getLogger("gvos")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> None:
+    """Run ``main(argv)``; turn DataError / ValueError / FileNotFoundError into ``error: ...`` and exit 2."""
+    setup_logging()
+    try:
+        code = main(argv)
+    except (DataError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(int(code or 0))

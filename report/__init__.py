@@ -1,0 +1,1 @@
+"""Figures and tables of the report, rendered from results/*.csv and the paper's tables."""
