@@ -33,10 +33,11 @@ def davis_palette() -> bytes:
 DAVIS_PALETTE = davis_palette()
 
 
-def read_mask(path: str | Path) -> np.ndarray:
+def read_mask(path: str | Path, allow_binary: bool = False) -> np.ndarray:
     """Read a palette PNG as an ``(H, W) uint8`` array of indices.
 
     Raises DataError naming the file if it is missing, unreadable or not a palette ('P') image.
+    ``allow_binary`` also accepts the grey 0/255 masks of the DAVIS-2016 release, returned as 0/1.
     """
     path = Path(path)
     if not path.is_file():
@@ -48,6 +49,8 @@ def read_mask(path: str | Path) -> np.ndarray:
             array = np.array(image)
     except Exception as err:  # PIL raises many types for corrupt files
         raise DataError(path, f"cannot read PNG ({err.__class__.__name__}: {err})") from err
+    if allow_binary and mode in ("L", "1"):
+        return (array > 127 if mode == "L" else array).astype(np.uint8)
     if mode != "P":
         raise DataError(path, f"not a palette PNG (mode {mode!r}, expected 'P' with object ids as indices)")
     return array.astype(np.uint8, copy=False)

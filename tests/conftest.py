@@ -1,0 +1,31 @@
+"""Shared fixtures: the smoke-sized synthetic dataset (made once per test session) and the golden data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def smoke_data(tmp_path_factory) -> Path:
+    """Root of the ``smoke`` synthetic dataset, seed 0: ROOT/DAVIS, ROOT/YouTubeVOS, ROOT/COCO.
+
+    Shared by the whole session: treat it as read-only (copy it before damaging it).
+    """
+    from pipelines.data.synthetic import generate, get_preset
+
+    root = tmp_path_factory.mktemp("synthetic") / "smoke"
+    generate(root, get_preset("smoke"), seed=0, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    """The golden DAVIS-2017 evaluation set (../shared/golden/davis2017 from the repository root)."""
+    path = (REPO_ROOT / ".." / "shared" / "golden" / "davis2017").resolve()
+    if not path.is_dir():
+        pytest.skip(f"golden data not found at {path}")
+    return path
