@@ -1,0 +1,234 @@
+"""Stepwise inference: ``engine.step(frame, mask=None, objects=None)`` one frame at a time.
+
+Typical use (DAVIS: all objects given on frame 0; YouTube-VOS: objects may appear later)::
+
+    engine = build_engine("gvos_scm", model)
+    probs = engine.step(frame0, mask0)          # (1+N, H, W); channel i = engine.object_ids[i-1]
+    for frame in rest:
+        probs = engine.step(frame)
+        labels = probs.argmax(0)                  # 0 background, i -> engine.object_ids[i-1]
+
+Every frame's final prediction is written to the memory (GCM: into the running mean; STM: into
+the bank, permanently every ``mem_every`` frames, else as the temporary previous-frame entry).
+To fill the memory without running the network t times (benchmarks), step once with the first
+mask, then ``key, value = engine.memory_entry(frame, mask)`` and ``engine.memory.update(key, value)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from methods.config import ModelConfig
+from methods.modules import soft_aggregate
+from methods.network import GVOSNet, pad_to_multiple
+from methods.variants import build_model, is_learned, model_config
+
+
+def _check_image(image: Tensor) -> None:
+    if not isinstance(image, Tensor) or image.dim() != 3 or image.shape[0] != 3 or not image.is_floating_point():
+        raise ValueError(f"image must be a float tensor (3,H,W) in [0,1], got "
+                         f"{getattr(image, 'dtype', type(image))} {tuple(getattr(image, 'shape', ()))}")
+
+
+def _given_objects(mask: Tensor | None, objects: list[int] | None, size: tuple[int, int]) -> list[int]:
+    """The object ids introduced at this frame (void 255 and background 0 are never objects)."""
+    if mask is None:
+        if objects:
+            raise ValueError("objects given without a mask")
+        return []
+    if not isinstance(mask, Tensor) or mask.dim() != 2 or mask.is_floating_point():
+        raise ValueError(f"mask must be an integer tensor (H,W), got {getattr(mask, 'dtype', type(mask))} "
+                         f"{tuple(getattr(mask, 'shape', ()))}")
+    if tuple(mask.shape) != size:
+        raise ValueError(f"mask size {tuple(mask.shape)} differs from the image size {size}")
+    if objects is None:
+        objects = [int(v) for v in torch.unique(mask) if int(v) not in (0, 255)]
+    bad = [o for o in objects if not isinstance(o, int) or not 0 < o < 255]
+    if bad:
+        raise ValueError(f"object ids must be integers in 1..254, got {bad}")
+    return list(dict.fromkeys(objects))
+
+
+class _Tracker:
+    """Object ids and the frame size shared by both engines."""
+
+    def reset(self) -> None:
+        self.object_ids: list[int] = []
+        self.size: tuple[int, int] | None = None
+        self.frame_index = 0
+
+    def _start_step(self, image: Tensor, mask: Tensor | None, objects: list[int] | None) -> list[int]:
+        _check_image(image)
+        size = tuple(image.shape[-2:])
+        if self.size is None:
+            self.size = size
+        elif size != self.size:
+            raise ValueError(f"frame {self.frame_index}: size {size} differs from the video's {self.size}")
+        given = _given_objects(mask, objects, size)
+        if not self.object_ids and not given:
+            raise ValueError("the first step needs a mask with at least one object")
+        return given
+
+
+def apply_given_masks(probs: Tensor, object_ids: list[int], mask: Tensor, given: list[int]) -> Tensor:
+    """Given masks override the prediction: probs (1+N, H, W) -> same, where each given object's
+    channel equals its mask and pixels of any given mask are one-hot (YouTube-VOS protocol)."""
+    probs = probs.clone()
+    covered = torch.zeros_like(mask, dtype=torch.bool)
+    for obj in given:
+        channel = object_ids.index(obj) + 1
+        region = mask == obj
+        probs[0] += probs[channel] * ~region  # mass predicted outside the given mask -> background
+        probs[channel] = region.to(probs.dtype)
+        covered |= region
+    probs[:, covered] = 0.0
+    for obj in given:
+        channel = object_ids.index(obj) + 1
+        probs[channel][mask == obj] = 1.0
+    return probs
+
+
+class InferenceEngine(_Tracker):
+    """Stepwise inference for a GVOSNet (any learned variant).
+
+    step(image (3,H,W) float [0,1], mask (H,W) long | None, objects list[int] | None) -> probs
+    (1+N, H, W) float32 on the CPU. ``amp`` is used on CUDA devices only (ignored on the CPU).
+    """
+
+    def __init__(self, model: GVOSNet, cfg: ModelConfig | dict | None = None, device: str | torch.device = "cpu",
+                 amp: bool = False):
+        if cfg is not None:
+            cfg = cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg)
+            if cfg != model.cfg:
+                raise ValueError(f"engine config {cfg.to_dict()} differs from the model's {model.cfg.to_dict()}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.cfg = model.cfg
+        self.amp = bool(amp) and self.device.type == "cuda"
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.memory = self.model.new_memory()
+        self.prev_probs: Tensor | None = None  # (N, 1, Hp, Wp) on the device
+
+    def memory_bytes(self) -> int:
+        return self.memory.nbytes()
+
+    def _autocast(self):
+        if self.amp:
+            return torch.autocast(device_type="cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def _pad(self, image: Tensor) -> Tensor:
+        x = image.to(self.device, torch.float32)[None]
+        return pad_to_multiple(x, self.model.pad_multiple, mode="replicate")[0]
+
+    @torch.inference_mode()
+    def memory_entry(self, image: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Encode a frame and a label mask into one memory entry for the tracked objects (state unchanged)."""
+        _check_image(image)
+        x = self._pad(image)
+        labels = pad_to_multiple(mask.to(self.device)[None, None], self.model.pad_multiple)[0][0, 0]
+        probs = torch.stack([(labels == obj).float() for obj in self.object_ids])[None]
+        with self._autocast():
+            return self.model.memorize(x, probs)
+
+    @torch.inference_mode()
+    def step(self, image: Tensor, mask: Tensor | None = None, objects: list[int] | None = None) -> Tensor:
+        given = self._start_step(image, mask, objects)
+        h, w = self.size
+        x = self._pad(image)
+        size = x.shape[-2:]
+        tracked = len(self.object_ids)
+        with self._autocast():
+            if tracked and self.memory.num_frames:
+                q_key, q_value, skips = self.model.encode_query(x)
+                embedding = self.model.readout(self.memory, q_key[0], q_value)
+                skips = [s.expand(tracked, -1, -1, -1) for s in skips]
+                coarse, refined = self.model.decode(embedding, skips, self.prev_probs, size)
+                obj_probs = torch.sigmoid(refined.float()).reshape(1, tracked, *size)
+                probs = torch.softmax(soft_aggregate(obj_probs), dim=1)[0]
+            else:
+                probs = torch.ones(1, *size, device=self.device)
+            new = [o for o in given if o not in self.object_ids]
+            if new:
+                self.object_ids.extend(new)
+                probs = torch.cat([probs, probs.new_zeros(len(new), *size)])
+            if given:
+                labels = pad_to_multiple(mask.to(self.device)[None, None], self.model.pad_multiple)[0][0, 0]
+                probs = apply_given_masks(probs, self.object_ids, labels, given)
+            obj = probs[1:][None]
+            self.memory.update(*self.model.memorize(x, obj))
+            self.prev_probs = obj[0][:, None]
+        self.frame_index += 1
+        return probs[:, :h, :w].float().cpu()
+
+
+class LabelMemory:
+    """The copy_first_frame baseline's state: the latest given label map (H, W) int64."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.labels: Tensor | None = None
+        self.num_frames = 0
+
+    def update(self, labels: Tensor) -> None:
+        self.labels = labels.clone()
+        self.num_frames += 1
+
+    def nbytes(self) -> int:
+        return 0 if self.labels is None else self.labels.numel() * self.labels.element_size()
+
+
+class CopyFirstFrameEngine(_Tracker):
+    """Non-learned baseline with the engine API: every frame gets the given masks seen so far
+    (objects given later are pasted over, as the YouTube-VOS protocol does for new objects)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.memory = LabelMemory()
+
+    def memory_bytes(self) -> int:
+        return self.memory.nbytes()
+
+    @torch.inference_mode()
+    def step(self, image: Tensor, mask: Tensor | None = None, objects: list[int] | None = None) -> Tensor:
+        given = self._start_step(image, mask, objects)
+        labels = self.memory.labels if self.memory.labels is not None else torch.zeros(self.size, dtype=torch.long)
+        if given:
+            mask = mask.to("cpu", torch.long)
+            self.object_ids.extend(o for o in given if o not in self.object_ids)
+            labels = labels.clone()
+            for obj in given:
+                labels[labels == obj] = 0  # re-anchored objects take only their new mask
+                labels[mask == obj] = obj
+            self.memory.update(labels)
+        channel = torch.zeros_like(labels)
+        for i, obj in enumerate(self.object_ids, start=1):
+            channel[labels == obj] = i
+        self.frame_index += 1
+        return F.one_hot(channel, 1 + len(self.object_ids)).permute(2, 0, 1).float()
+
+
+def build_engine(variant: str, model: GVOSNet | None = None, cfg: ModelConfig | dict | None = None,
+                 device: str | torch.device = "cpu", amp: bool = False) -> InferenceEngine | CopyFirstFrameEngine:
+    """The engine of a variant; a learned variant without ``model`` gets a fresh (untrained) network
+    built from ``cfg`` (the `model:` section) with the variant's switches."""
+    if not is_learned(variant):
+        return CopyFirstFrameEngine()
+    if model is None:
+        model = build_model(variant, cfg)
+        cfg = None
+    elif cfg is not None:
+        cfg = model_config(variant, cfg)
+    return InferenceEngine(model, cfg, device=device, amp=amp)

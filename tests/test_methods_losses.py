@@ -1,0 +1,75 @@
+"""Hybrid loss (BCE + SSIM + IoU) and cross-entropy on hand-made examples."""
+
+import pytest
+import torch
+
+from methods.losses import hybrid_terms, iou_loss, labels_from_masks, ssim_loss, total_loss
+
+
+def _target(b=2, t=2, o=2, h=24, w=32):
+    target = torch.zeros(b, t, o, h, w)
+    target[:, :, 0, 4:12, 6:20] = 1
+    target[:, :, 1, 14:22, 10:28] = 1
+    return target
+
+
+def _output_from(prob_maps, scale=30.0):
+    """A network-like output whose maps equal prob_maps (0/1) with confident logits."""
+    logits = (2 * prob_maps - 1) * scale
+    b, t, o, h, w = prob_maps.shape
+    labels = labels_from_masks(prob_maps, torch.ones(b, o, dtype=torch.bool))
+    agg = torch.nn.functional.one_hot(labels, o + 1).permute(0, 1, 4, 2, 3).float()
+    return {"refined_logits": logits, "coarse_logits": logits.clone(), "refined": torch.sigmoid(logits),
+            "coarse": torch.sigmoid(logits), "logits": (2 * agg - 1) * scale}
+
+
+def test_perfect_prediction_costs_nothing():
+    target = _target()
+    loss, parts = total_loss(_output_from(target), target, torch.ones(2, 2, dtype=torch.bool))
+    assert loss.item() < 1e-4
+    assert set(parts) == {"bce", "ssim", "iou", "coarse", "ce", "total"}
+
+
+def test_inverted_prediction_is_expensive():
+    target = _target()
+    loss, parts = total_loss(_output_from(1 - target), target, torch.ones(2, 2, dtype=torch.bool))
+    assert parts["bce"] > 10 and parts["iou"] > 0.9 and parts["ssim"] > 0.9 and parts["ce"] > 10
+    assert loss.item() > 30
+
+
+def test_terms_on_simple_maps():
+    g = torch.zeros(1, 16, 16)
+    g[0, 4:12, 4:12] = 1
+    assert ssim_loss(g, g).item() == pytest.approx(0.0, abs=1e-6)
+    assert iou_loss(g, g).item() == pytest.approx(0.0, abs=1e-6)
+    half = g.clone()
+    half[0, 4:8] = 0  # half of the object found: IoU 1/2
+    assert iou_loss(half, g).item() == pytest.approx(1 - 33 / 65, abs=1e-6)
+    empty = torch.zeros(1, 16, 16)
+    assert iou_loss(empty, empty).item() == 0.0  # an absent object predicted absent costs nothing
+    terms = hybrid_terms(torch.zeros(1, 16, 16), g)  # p = 0.5 everywhere
+    assert terms["bce"].item() == pytest.approx(0.6931, abs=1e-4)
+
+
+def test_invalid_objects_are_ignored():
+    target = _target()
+    out = _output_from(target)
+    out["refined_logits"][:, :, 1] *= -1  # object 1 totally wrong but invalid
+    out["coarse_logits"][:, :, 1] *= -1
+    valid = torch.tensor([[True, False], [True, False]])
+    target_valid = target.clone()
+    target_valid[:, :, 1] = 0
+    out["logits"] = _output_from(target_valid)["logits"]
+    loss, _ = total_loss(out, target, valid)
+    assert loss.item() < 1e-4
+
+
+def test_bad_weights_and_shapes():
+    target = _target()
+    out = _output_from(target)
+    with pytest.raises(ValueError, match="unknown"):
+        total_loss(out, target, torch.ones(2, 2, dtype=torch.bool), {"dice": 1.0})
+    with pytest.raises(ValueError, match="target"):
+        total_loss(out, target[:, :1], torch.ones(2, 2, dtype=torch.bool))
+    loss, parts = total_loss(out, target, torch.ones(2, 2, dtype=torch.bool), {"ce": 0.0, "coarse": 0.0})
+    assert parts["total"] == pytest.approx(parts["bce"] + parts["ssim"] + parts["iou"], abs=1e-6)

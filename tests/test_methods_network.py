@@ -1,0 +1,145 @@
+"""GVOSNet and its blocks: shapes, dtypes, gradients, frozen BatchNorm."""
+
+import pytest
+import torch
+from torch import nn
+from torchvision.ops.misc import FrozenBatchNorm2d
+
+from methods.backbone import ResNetEncoder
+from methods.modules import Decoder, ResidualRefinement, SpatialConstraint, soft_aggregate
+from methods.variants import build_model
+
+TINY = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
+        "decoder_dim": 32, "aspp_rates": [2, 4]}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One thread: the shared CPU makes multi-threaded tiny convolutions spin rather than work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+
+def _clip(b=2, t=3, o=2, h=33, w=47, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.rand(b, t, 3, h, w, generator=g)
+    masks = (torch.rand(b, o, h, w, generator=g) > 0.7).float()
+    valid = torch.ones(b, o, dtype=torch.bool)
+    if b > 1 and o > 1:
+        valid[1, -1] = False
+    return frames, masks, valid
+
+
+@pytest.mark.parametrize("stage, channels", [("layer2", (64, 128)), ("layer3", (64, 128, 256))])
+def test_encoder_strides(stage, channels):
+    encoder = ResNetEncoder("resnet18", stage, extra_channels=2)
+    feats = encoder(torch.rand(2, 5, 64, 96))
+    assert [f.shape for f in feats] == [torch.Size([2, c, 64 // s, 96 // s])
+                                        for c, s in zip(channels, (4, 8, 16), strict=False)]
+
+
+def test_blocks_shapes():
+    scm = SpatialConstraint(8)
+    x = torch.rand(3, 8, 4, 6)
+    assert scm(x, torch.rand(3, 1, 32, 48)).shape == x.shape
+    gate = scm.gate(x, torch.rand(3, 1, 32, 48))
+    assert gate.shape == (3, 1, 4, 6) and 0 <= gate.min() and gate.max() <= 1
+    decoder = Decoder(8, [128, 64], 16)
+    feats, logit = decoder(torch.rand(3, 8, 2, 3), [torch.rand(3, 128, 4, 6), torch.rand(3, 64, 8, 12)])
+    assert feats.shape == (3, 16, 8, 12) and logit.shape == (3, 1, 8, 12)
+    refine = ResidualRefinement(16)
+    assert refine(logit, feats).shape == (3, 1, 8, 12)
+    assert refine(torch.rand(1, 1, 9, 13), torch.rand(1, 16, 9, 13)).shape == (1, 1, 9, 13)  # odd sizes
+
+
+def test_soft_aggregate():
+    probs = torch.tensor([[0.9, 0.2], [0.1, 0.1]]).view(1, 2, 2, 1).permute(0, 1, 2, 3)
+    probs = torch.rand(2, 3, 5, 7)
+    valid = torch.tensor([[True, True, False], [True, True, True]])
+    logits = soft_aggregate(probs, valid)
+    assert logits.shape == (2, 4, 5, 7) and logits.dtype == torch.float32
+    merged = torch.softmax(logits, dim=1)
+    assert torch.allclose(merged.sum(1), torch.ones(2, 5, 7))
+    assert merged[0, 3].max() < 1e-5  # an invalid object never wins a pixel
+    background = torch.prod(1 - probs * valid[:, :, None, None], dim=1)
+    assert torch.all((merged[:, 0] > 0.5) == (background > 0.5))
+
+
+@pytest.mark.parametrize("variant", ["gvos_scm", "stm_read", "no_scm", "no_refine", "no_aspp"])
+@pytest.mark.parametrize("objects", [1, 3])
+def test_forward_shapes(variant, objects):
+    model = build_model(variant, TINY).eval()
+    frames, masks, valid = _clip(o=objects)
+    with torch.no_grad():
+        out = model(frames, masks, valid)
+    b, t, _, h, w = frames.shape
+    assert out["logits"].shape == (b, t - 1, objects + 1, h, w)
+    for key in ("coarse", "refined", "coarse_logits", "refined_logits"):
+        assert out[key].shape == (b, t - 1, objects, h, w) and out[key].dtype == torch.float32
+    assert 0 <= out["refined"].min() and out["refined"].max() <= 1
+    if variant == "no_refine":
+        assert torch.equal(out["refined"], out["coarse"])
+
+
+def test_layer3_backbone_and_building_blocks():
+    model = build_model("gvos_scm", {**TINY, "backbone_stage": "layer3"}).eval()
+    frames = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        key, value = model.memorize(frames, torch.rand(1, 2, 64, 96))
+        assert key.shape == (2, 16, 4, 6) and value.shape == (2, 32, 4, 6)
+        q_key, q_value, skips = model.encode_query(frames)
+        assert q_key.shape == (1, 16, 4, 6) and [s.shape[-1] for s in skips] == [12, 24]
+        memory = model.new_memory()
+        memory.update(key, value)
+        embedding = model.readout(memory, q_key[0], q_value)
+        assert embedding.shape == (2, 64, 4, 6)
+        coarse, refined = model.decode(embedding, [s.expand(2, -1, -1, -1) for s in skips],
+                                       torch.rand(2, 1, 64, 96), (64, 96))
+        assert coarse.shape == refined.shape == (2, 1, 64, 96)
+
+
+def test_gradients_reach_every_trainable_parameter():
+    model = build_model("gvos_scm", TINY).train()
+    frames, masks, valid = _clip(b=2, o=2)
+    out = model(frames, masks, valid)
+    from methods.losses import total_loss
+
+    target = (torch.rand(2, 2, 2, 33, 47) > 0.5).float()
+    loss, _ = total_loss(out, target, valid)
+    loss.backward()
+    missing = [name for name, p in model.named_parameters()
+               if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not missing
+
+
+def test_frozen_batchnorm_stays_frozen():
+    model = build_model("gvos_scm", TINY)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    frozen = [m for m in model.modules() if isinstance(m, FrozenBatchNorm2d)]
+    assert frozen
+    names = {n for n, _ in model.named_parameters()}
+    assert not any(n.endswith(("bn1.weight", "bn2.weight", "downsample.1.weight")) for n in names)
+    before = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "bn" in k}
+    model.train()
+    frames, masks, valid = _clip(b=2, o=1)
+    out = model(frames, masks, valid)
+    out["refined"].sum().backward()
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_unfrozen_batchnorm_is_trainable():
+    model = build_model("gvos_scm", {**TINY, "freeze_bn": False})
+    assert any(isinstance(m, nn.BatchNorm2d) and m.weight.requires_grad for m in model.modules())
+
+
+def test_forward_rejects_bad_shapes():
+    model = build_model("gvos_scm", TINY)
+    frames, masks, valid = _clip()
+    with pytest.raises(ValueError, match="frames"):
+        model(frames[:, :1], masks, valid)
+    with pytest.raises(ValueError, match="valid"):
+        model(frames, masks, valid[:, :1])
