@@ -1,0 +1,245 @@
+"""DAVIS semi-supervised evaluation (2017 multi-object, 2016 single-object), equal to the official
+davisvideochallenge/davis2017-evaluation (commit ac7c43f) to the last bit on its conventions:
+
+- Sequences: ``ImageSets/<year>/<split>.txt`` (blank lines skipped, duplicates evaluated once).
+- Frames: the sequence's ``Annotations/<resolution>/<seq>/*.png`` sorted by name; the first and the
+  last are not evaluated; predictions are read as ``PRED/<seq>/<frame>.png`` for the frames between.
+  (``JPEGImages`` is never read.)
+- Objects (2017): ids 1..K, K = highest id in the first GT frame after void (255) -> 0. GT ids above
+  K are background; void is background (not excluded). Predicted objects missing -> empty masks.
+  A predicted id above K is an error here (the official prints a message and exits 0 with no CSV).
+- 2016: all GT ids > 0 except 255 merged into object 1, likewise for the prediction.
+- J, F, statistics and averaging: see region.py, boundary.py, statistics.py; global values are
+  plain means over all objects of all sequences; J&F = (J-Mean + F-Mean) / 2.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.data.errors import DataError
+from pipelines.data.masks import VOID_ID, read_mask
+from pipelines.evaluation.boundary import boundary_radius
+from pipelines.evaluation.parallel import run_tasks
+from pipelines.evaluation.result import (
+    GLOBAL_COLUMNS,
+    PER_FRAME_COLUMNS,
+    PER_OBJECT_COLUMNS,
+    PER_SEQUENCE_COLUMNS,
+    EvalResult,
+)
+from pipelines.evaluation.scores import frame_scores
+from pipelines.evaluation.statistics import object_statistics
+
+FRAMES_PER_TASK = 8
+YEARS = ("2016", "2017")
+
+
+@dataclass(frozen=True)
+class SequencePlan:
+    """What to evaluate in one sequence; ``evaluated`` are frame stems, ``object_ids`` 1..K."""
+
+    name: str
+    gt_dir: Path
+    pred_dir: Path
+    evaluated: tuple[str, ...]
+    object_ids: tuple[int, ...]
+    shape: tuple[int, int]
+    radius: int
+    merge_objects: bool
+
+
+def read_sequence_list(gt_root: str | Path, year: str, split: str) -> list[str]:
+    path = Path(gt_root) / "ImageSets" / str(year) / f"{split}.txt"
+    if not path.is_file():
+        raise DataError(path, f"sequence list for split {split!r} (year {year}) does not exist")
+    names = [line.strip() for line in path.read_text().splitlines()]
+    names = list(dict.fromkeys(name for name in names if name))
+    if not names:
+        raise DataError(path, "sequence list is empty")
+    return names
+
+
+def merge_to_single_object(labels: np.ndarray) -> np.ndarray:
+    """DAVIS-2016 view of a label map: every id > 0 except void becomes 1, ``uint8 (H, W)``."""
+    return ((labels > 0) & (labels != VOID_ID)).astype(np.uint8)
+
+
+def plan_sequence(gt_root: Path, pred_root: Path, name: str, year: str, resolution: str) -> SequencePlan:
+    gt_dir = gt_root / "Annotations" / resolution / name
+    if not gt_dir.is_dir():
+        raise DataError(gt_dir, f"sequence {name}: ground-truth annotation folder does not exist")
+    frames = [name[: -len(".png")] for name in sorted(path.name for path in gt_dir.glob("*.png"))]
+    if len(frames) < 3:
+        raise DataError(gt_dir, f"sequence {name}: needs at least 3 annotated frames, found {len(frames)}")
+    evaluated = tuple(frames[1:-1])
+    pred_dir = pred_root / name
+    if not pred_dir.is_dir():
+        raise DataError(pred_dir, f"sequence {name}: no prediction folder for this sequence of the split")
+    for frame in evaluated:
+        if not (pred_dir / f"{frame}.png").is_file():
+            raise DataError(
+                pred_dir / f"{frame}.png", f"sequence {name}, frame {frame}: prediction is missing"
+            )
+    first = read_mask(gt_dir / f"{frames[0]}.png")
+    if year == "2016":
+        num_objects = int(merge_to_single_object(first).max())
+    else:
+        num_objects = int(np.where(first == VOID_ID, 0, first).max())
+    return SequencePlan(
+        name=name,
+        gt_dir=gt_dir,
+        pred_dir=pred_dir,
+        evaluated=evaluated,
+        object_ids=tuple(range(1, num_objects + 1)),
+        shape=first.shape,
+        radius=boundary_radius(*first.shape),
+        merge_objects=(year == "2016"),
+    )
+
+
+def load_frame_pair(plan: SequencePlan, frame: str) -> tuple[np.ndarray, np.ndarray]:
+    """GT and prediction of one frame as ``uint8 (H, W)``, cleaned and checked."""
+    gt_path, pred_path = plan.gt_dir / f"{frame}.png", plan.pred_dir / f"{frame}.png"
+    gt, pred = read_mask(gt_path), read_mask(pred_path)
+    where = f"sequence {plan.name}, frame {frame}"
+    if gt.shape != plan.shape:
+        raise DataError(
+            gt_path,
+            f"{where}: ground truth is {gt.shape[0]}x{gt.shape[1]}, "
+            f"the sequence's first frame is {plan.shape[0]}x{plan.shape[1]}",
+        )
+    if pred.shape != gt.shape:
+        raise DataError(
+            pred_path,
+            f"{where}: prediction is {pred.shape[0]}x{pred.shape[1]}, "
+            f"ground truth is {gt.shape[0]}x{gt.shape[1]}",
+        )
+    if plan.merge_objects:
+        return merge_to_single_object(gt), merge_to_single_object(pred)
+    num_objects = len(plan.object_ids)
+    gt[gt > num_objects] = 0  # void and ids not in the first frame are background
+    top = int(pred.max())
+    if top > num_objects:
+        raise DataError(
+            pred_path,
+            f"{where}: predicted object id {top} is above the number of "
+            f"ground-truth objects ({num_objects}, ids from the first frame)",
+        )
+    return gt, pred
+
+
+def score_frames(task: tuple[int, int, SequencePlan, tuple[str, ...]]):
+    """Worker: J and F ``float64 (K, n)`` of ``n`` consecutive evaluated frames of one sequence."""
+    seq_index, start, plan, frames = task
+    j = np.empty((len(plan.object_ids), len(frames)))
+    f = np.empty_like(j)
+    for column, frame in enumerate(frames):
+        gt, pred = load_frame_pair(plan, frame)
+        j[:, column], f[:, column] = frame_scores(gt, pred, list(plan.object_ids), plan.radius)
+    return seq_index, start, j, f
+
+
+def evaluate_davis(
+    gt_root: str | Path,
+    pred_dir: str | Path,
+    split: str = "val",
+    year: str = "2017",
+    workers: int = 2,
+    resolution: str = "480p",
+) -> EvalResult:
+    """Evaluate palette-PNG predictions ``pred_dir/<seq>/<frame>.png`` on a DAVIS split."""
+    started = time.perf_counter()
+    year = str(year)
+    if year not in YEARS:
+        raise ValueError(f"year must be one of {YEARS}, got {year!r}")
+    gt_root, pred_root = Path(gt_root), Path(pred_dir)
+    if not pred_root.is_dir():
+        raise DataError(pred_root, "prediction folder does not exist")
+    plans = [
+        plan_sequence(gt_root, pred_root, name, year, resolution)
+        for name in read_sequence_list(gt_root, year, split)
+    ]
+
+    tasks = []
+    for seq_index, plan in enumerate(plans):
+        if not plan.object_ids:
+            continue
+        for start in range(0, len(plan.evaluated), FRAMES_PER_TASK):
+            tasks.append((seq_index, start, plan, plan.evaluated[start : start + FRAMES_PER_TASK]))
+    tasks.sort(key=lambda task: -len(task[3]) * len(task[2].object_ids))  # big tasks first
+
+    j_scores = [np.empty((len(p.object_ids), len(p.evaluated))) for p in plans]
+    f_scores = [np.empty_like(scores) for scores in j_scores]
+    progress = run_tasks(
+        score_frames, tasks, workers, desc=f"DAVIS {year} {split}", while_waiting=import_pandas
+    )
+    for seq_index, start, j, f in progress:
+        j_scores[seq_index][:, start : start + j.shape[1]] = j
+        f_scores[seq_index][:, start : start + f.shape[1]] = f
+
+    result = build_tables(plans, j_scores, f_scores, split)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def import_pandas() -> None:
+    """Import pandas while the workers compute (it takes about a second on a busy machine)."""
+    import pandas  # noqa: F401
+
+
+def build_tables(
+    plans: list[SequencePlan], j_scores: list[np.ndarray], f_scores: list[np.ndarray], split: str
+) -> EvalResult:
+    """Official aggregation: statistics per object, then plain means over all objects."""
+    import pandas as pd
+
+    objects, frames = [], []
+    for plan, j_seq, f_seq in zip(plans, j_scores, f_scores, strict=True):
+        for row, obj in enumerate(plan.object_ids):
+            objects.append((plan.name, obj, *object_statistics(j_seq[row]), *object_statistics(f_seq[row])))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "sequence": plan.name,
+                        "object": obj,
+                        "frame": list(plan.evaluated),
+                        "J": j_seq[row],
+                        "F": f_seq[row],
+                    }
+                )
+            )
+    per_object = pd.DataFrame(objects, columns=PER_OBJECT_COLUMNS)
+    per_frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PER_FRAME_COLUMNS)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # no objects at all -> NaN
+        means = {
+            column: np.mean(np.ascontiguousarray(per_object[column].to_numpy(dtype=np.float64)))
+            for column in PER_OBJECT_COLUMNS[2:]
+        }
+    values = [(means["J-Mean"] + means["F-Mean"]) / 2.0] + [means[c] for c in GLOBAL_COLUMNS[1:]]
+    global_ = pd.DataFrame([values], columns=GLOBAL_COLUMNS)
+    per_sequence = pd.DataFrame(
+        {
+            "Sequence": [
+                f"{s}_{o}" for s, o in zip(per_object["sequence"], per_object["object"], strict=True)
+            ],
+            "J-Mean": per_object["J-Mean"],
+            "F-Mean": per_object["F-Mean"],
+        },
+        columns=PER_SEQUENCE_COLUMNS,
+    )
+    return EvalResult(
+        global_=global_,
+        per_sequence=per_sequence,
+        per_object=per_object,
+        per_frame=per_frame,
+        split=split,
+        object_frames=len(per_frame),
+    )

@@ -1,0 +1,241 @@
+"""YouTube-VOS-2018-style evaluation: J and F for seen and unseen categories, and their mean.
+
+Layout (docs/interfaces.md): ``ROOT/train/meta.json`` (training categories), ``ROOT/<split>/meta.json``
+(the evaluated videos: ``{"videos": {video: {"objects": {id: {"category": c, ...}}}}}``),
+``ROOT/<split>/Annotations/<video>/*.png`` (the first-appearance annotations a method is given) and
+``ROOT/<gt_split>/Annotations/<video>/*.png`` (ground truth for every evaluated frame; our extension).
+
+Protocol, as we read the YouTube-VOS benchmark (its server code is not public):
+- Each object is evaluated on the ground-truth frames strictly after the frame where it is first
+  given (its first frame in ``<split>/Annotations``); no last-frame exclusion.
+- Per frame, J and F exactly as DAVIS (boundary.py, region.py): void 255 -> background, both masks
+  empty -> 1; per object the mean over its evaluated frames.
+- seen = the object's category occurs among the objects of ``train/meta.json``, else unseen.
+  J_seen = mean of the per-object J means over seen objects (likewise the other three);
+  overall = (J_seen + J_unseen + F_seen + F_unseen) / 4, NaN if a group is empty.
+- A predicted id that is not one of the video's objects is an error (it cannot be scored).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.data.errors import DataError
+from pipelines.data.masks import VOID_ID, read_mask
+from pipelines.evaluation.boundary import boundary_radius
+from pipelines.evaluation.davis import import_pandas
+from pipelines.evaluation.parallel import run_tasks
+from pipelines.evaluation.result import (
+    PER_FRAME_COLUMNS,
+    PER_OBJECT_COLUMNS,
+    YOUTUBEVOS_GLOBAL_COLUMNS,
+    YOUTUBEVOS_PER_SEQUENCE_COLUMNS,
+    EvalResult,
+)
+from pipelines.evaluation.scores import frame_scores
+from pipelines.evaluation.statistics import object_statistics
+
+FRAMES_PER_TASK = 8
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """One video: GT frames after the earliest first appearance, and each object's first frame."""
+
+    name: str
+    gt_dir: Path
+    pred_dir: Path
+    frames: tuple[str, ...]
+    first_frame: dict[int, str]  # object id -> stem of the frame where it is given
+    categories: dict[int, str]
+    shape: tuple[int, int]
+    radius: int
+
+    def active(self, frame: str) -> list[int]:
+        """Objects evaluated on ``frame`` (given strictly before it)."""
+        return [obj for obj, first in self.first_frame.items() if first < frame]
+
+
+def read_meta(path: Path) -> dict:
+    if not path.is_file():
+        raise DataError(path, "meta.json does not exist")
+    try:
+        meta = json.loads(path.read_text())
+        videos = meta["videos"]
+        for entry in videos.values():
+            for obj, info in entry["objects"].items():
+                int(obj), info["category"]  # noqa: B018 - validate the structure only
+    except (ValueError, KeyError, TypeError) as err:
+        raise DataError(path, f"not a YouTube-VOS meta.json ({err.__class__.__name__}: {err})") from err
+    return videos
+
+
+def seen_categories(root: Path, train_split: str = "train") -> set[str]:
+    videos = read_meta(root / train_split / "meta.json")
+    return {info["category"] for entry in videos.values() for info in entry["objects"].values()}
+
+
+def plan_video(root: Path, pred_root: Path, split: str, gt_split: str, name: str, objects: dict) -> VideoPlan:
+    given_dir = root / split / "Annotations" / name
+    gt_dir = root / gt_split / "Annotations" / name
+    for folder in (given_dir, gt_dir):
+        if not folder.is_dir():
+            raise DataError(folder, f"video {name}: annotation folder does not exist")
+    categories = {int(obj): info["category"] for obj, info in objects.items()}
+    first_frame: dict[int, str] = {}
+    for path in sorted(given_dir.glob("*.png")):
+        present = set(np.unique(read_mask(path)).tolist())
+        for obj in categories:
+            if obj in present and obj not in first_frame:
+                first_frame[obj] = path.stem
+    missing = sorted(set(categories) - set(first_frame))
+    if missing:
+        raise DataError(
+            given_dir, f"video {name}: objects {missing} of meta.json never appear in the given annotations"
+        )
+    gt_frames = sorted(path.stem for path in gt_dir.glob("*.png"))
+    if not gt_frames:
+        raise DataError(gt_dir, f"video {name}: no ground-truth frames")
+    start = min(first_frame.values(), default="")
+    frames = tuple(frame for frame in gt_frames if frame > start)
+    pred_dir = pred_root / name
+    if frames and not pred_dir.is_dir():
+        raise DataError(pred_dir, f"video {name}: no prediction folder for this video of the split")
+    for frame in frames:
+        if not (pred_dir / f"{frame}.png").is_file():
+            raise DataError(pred_dir / f"{frame}.png", f"video {name}, frame {frame}: prediction is missing")
+    shape = read_mask(gt_dir / f"{gt_frames[0]}.png").shape
+    return VideoPlan(name, gt_dir, pred_dir, frames, first_frame, categories, shape, boundary_radius(*shape))
+
+
+def score_video_frames(task: tuple[int, VideoPlan, tuple[str, ...]]):
+    """Worker: ``[(object, frame, J, F)]`` for the objects active on each of the frames."""
+    video_index, plan, frames = task
+    objects = sorted(plan.categories)
+    lookup = np.zeros(256, dtype=bool)
+    lookup[objects] = True
+    rows = []
+    for frame in frames:
+        gt_path, pred_path = plan.gt_dir / f"{frame}.png", plan.pred_dir / f"{frame}.png"
+        gt, pred = read_mask(gt_path), read_mask(pred_path)
+        where = f"video {plan.name}, frame {frame}"
+        if gt.shape != plan.shape:
+            raise DataError(
+                gt_path,
+                f"{where}: ground truth is {gt.shape[0]}x{gt.shape[1]}, "
+                f"expected {plan.shape[0]}x{plan.shape[1]}",
+            )
+        if pred.shape != gt.shape:
+            raise DataError(
+                pred_path,
+                f"{where}: prediction is {pred.shape[0]}x{pred.shape[1]}, "
+                f"ground truth is {gt.shape[0]}x{gt.shape[1]}",
+            )
+        gt[~lookup[gt]] = 0  # void and unlisted ids are background
+        unknown = sorted(set(np.unique(pred).tolist()) - {0} - set(objects))
+        if unknown:
+            raise DataError(
+                pred_path,
+                f"{where}: predicted ids {unknown} are not objects of this video (objects: {objects})",
+            )
+        active = plan.active(frame)
+        j, f = frame_scores(gt, pred, active, plan.radius)
+        rows.extend(zip(active, [frame] * len(active), j.tolist(), f.tolist(), strict=True))
+    return video_index, rows
+
+
+def evaluate_youtubevos(
+    root: str | Path,
+    pred_dir: str | Path,
+    split: str = "valid",
+    gt_split: str = "valid_gt",
+    train_split: str = "train",
+    workers: int = 2,
+) -> EvalResult:
+    """Evaluate ``pred_dir/<video>/<frame>.png`` on a YouTube-VOS-style split (see module doc)."""
+    started = time.perf_counter()
+    root, pred_root = Path(root), Path(pred_dir)
+    if not pred_root.is_dir():
+        raise DataError(pred_root, "prediction folder does not exist")
+    seen = seen_categories(root, train_split)
+    videos = read_meta(root / split / "meta.json")
+    plans = [
+        plan_video(root, pred_root, split, gt_split, name, videos[name]["objects"]) for name in sorted(videos)
+    ]
+    if VOID_ID in {obj for plan in plans for obj in plan.categories}:
+        raise DataError(root / split / "meta.json", f"object id {VOID_ID} is reserved for void")
+
+    tasks = [
+        (index, plan, plan.frames[start : start + FRAMES_PER_TASK])
+        for index, plan in enumerate(plans)
+        for start in range(0, len(plan.frames), FRAMES_PER_TASK)
+    ]
+    rows: list[tuple] = []
+    progress = run_tasks(
+        score_video_frames, tasks, workers, desc=f"YouTube-VOS {split}", while_waiting=import_pandas
+    )
+    for video_index, video_rows in progress:
+        rows.extend((plans[video_index].name, *row) for row in video_rows)
+    result = build_youtubevos_tables(plans, rows, seen, split)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def build_youtubevos_tables(
+    plans: list[VideoPlan], rows: list[tuple], seen: set[str], split: str
+) -> EvalResult:
+    import pandas as pd
+
+    per_frame = pd.DataFrame(rows, columns=PER_FRAME_COLUMNS)
+    per_frame = per_frame.sort_values(["sequence", "object", "frame"], ignore_index=True)
+    grouped = {key: group for key, group in per_frame.groupby(["sequence", "object"], sort=False)}
+    objects = []
+    for plan in plans:
+        for obj in sorted(plan.categories):
+            group = grouped.get((plan.name, obj))
+            if group is None:
+                warnings.warn(
+                    f"video {plan.name}: object {obj} has no frame after its first one; not scored",
+                    stacklevel=2,
+                )
+                stats = (np.nan,) * 6
+            else:
+                stats = (*object_statistics(group["J"].to_numpy()), *object_statistics(group["F"].to_numpy()))
+            category = plan.categories[obj]
+            objects.append((plan.name, obj, *stats, category, category in seen, plan.first_frame[obj]))
+    per_object = pd.DataFrame(objects, columns=[*PER_OBJECT_COLUMNS, "category", "seen", "first_frame"])
+
+    def group_mean(column: str, is_seen: bool) -> float:
+        values = per_object.loc[per_object["seen"] == is_seen, column].dropna().to_numpy(dtype=np.float64)
+        return float(np.mean(values)) if values.size else float("nan")
+
+    j_seen, j_unseen = group_mean("J-Mean", True), group_mean("J-Mean", False)
+    f_seen, f_unseen = group_mean("F-Mean", True), group_mean("F-Mean", False)
+    overall = (j_seen + j_unseen + f_seen + f_unseen) / 4
+    global_ = pd.DataFrame([[overall, j_seen, j_unseen, f_seen, f_unseen]], columns=YOUTUBEVOS_GLOBAL_COLUMNS)
+    per_sequence = pd.DataFrame(
+        {
+            "Sequence": [
+                f"{s}_{o}" for s, o in zip(per_object["sequence"], per_object["object"], strict=True)
+            ],
+            "J-Mean": per_object["J-Mean"],
+            "F-Mean": per_object["F-Mean"],
+            "Category": per_object["category"],
+            "Seen": per_object["seen"],
+        },
+        columns=YOUTUBEVOS_PER_SEQUENCE_COLUMNS,
+    )
+    return EvalResult(
+        global_=global_,
+        per_sequence=per_sequence,
+        per_object=per_object,
+        per_frame=per_frame,
+        split=split,
+        object_frames=len(per_frame),
+    )
