@@ -1,0 +1,102 @@
+"""One benchmark harness for every variant: seconds per frame and memory versus t.
+
+    python -m pipelines.benchmark --variants gvos_scm,stm_read,no_scm --backbone resnet50 \\
+        --size 480x854 --t 1,10,100,1000 --out results/
+
+Every variant is timed in this one process on the same synthetic frame and mask
+(``benchmarking.synthetic_input``) at the same resolution, with randomly initialised weights unless
+``--checkpoint-dir`` holds trained ones (speed does not depend on training). For each variant and t the
+memory is filled to t frames with one repeated encoded frame (``benchmarking.engine_state``), then
+warm-up and timed ``engine.step`` calls run, each on a new frame and each starting from the same
+t-frame memory (``benchmarking.runner``). Writes ``OUT/speed.csv`` and ``OUT/memory_vs_t.csv`` (the same
+tidy rows, one per variant x t) and prints the paper's targets computed from them
+(``benchmarking.summary``). Refuses, before allocating, t values whose memory would not fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from pipelines.benchmarking.runner import COLUMNS, run_benchmark
+from pipelines.benchmarking.settings import BenchmarkSettings, merge
+from pipelines.benchmarking.summary import results_table, target_lines
+from pipelines.cli import run_cli
+from pipelines.data.errors import DataError
+from pipelines.data.masks import atomic_save
+
+OUTPUT_FILES = ("speed.csv", "memory_vs_t.csv")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.benchmark", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", help="comma-separated variant names (methods.variants.VARIANTS)")
+    parser.add_argument("--backbone", help="override the model section's backbone, e.g. resnet50")
+    parser.add_argument("--size", help="HEIGHTxWIDTH of the synthetic frame, e.g. 480x854")
+    parser.add_argument("--t", help="comma-separated memory sizes in frames, e.g. 1,10,100,1000")
+    parser.add_argument("--out", required=True, help="folder for speed.csv and memory_vs_t.csv")
+    parser.add_argument("--config", help="YAML config: model section and benchmark section give defaults")
+    parser.add_argument("--checkpoint-dir", help="load DIR/<variant>/checkpoint.pt where present")
+    parser.add_argument("--device", help="auto, cpu or cuda")
+    parser.add_argument("--repeats", type=int, help="timed steps per variant and t (median reported)")
+    parser.add_argument("--warmup", type=int, help="untimed steps before the timed ones")
+    parser.add_argument("--objects", type=int, help="objects in the synthetic mask (default 1)")
+    parser.add_argument("--amp", action="store_true", default=None, help="float16 autocast (CUDA only)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def load_config(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "config file not found")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise DataError(path, f"not valid YAML: {err}") from None
+    if not isinstance(config, dict):
+        raise DataError(path, "config must be a mapping with model / benchmark sections")
+    return config
+
+
+def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
+    from methods.variants import VARIANTS
+
+    cli = {key: getattr(args, key) for key in
+           ("variants", "backbone", "size", "t", "repeats", "warmup", "device", "objects", "amp", "threads")}
+    return merge(load_config(args.config), cli, list(VARIANTS))
+
+
+def write_rows(rows: list[dict], out_dir: str | Path) -> list[Path]:
+    """Write the rows to every file of ``OUTPUT_FILES`` under ``out_dir`` (temp file + rename each)."""
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    paths = [Path(out_dir) / name for name in OUTPUT_FILES]
+    for path in paths:
+        atomic_save(path, lambda tmp: table.to_csv(tmp, index=False))
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from_args(args)
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(out_dir, "--out must be a folder")
+    rows = run_benchmark(settings, args.checkpoint_dir, progress=not args.quiet)
+    paths = write_rows(rows, out_dir)
+    print(results_table(rows))
+    print(f"\ntargets (device {rows[0]['device']}, {settings.height}x{settings.width}, threads {rows[0]['threads']}):")
+    for line in target_lines(rows):
+        print(f"  {line}")
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,1 @@
+"""Pieces of the speed / memory-versus-t harness; ``pipelines.benchmark`` is the entry point."""

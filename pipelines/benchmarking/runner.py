@@ -1,0 +1,220 @@
+"""Time every variant at every t on one input: the rows of speed.csv / memory_vs_t.csv.
+
+Per variant and t: the engine's memory is filled to t frames (``engine_state.fill_memory``), then
+``warmup`` and ``repeats`` real ``engine.step`` calls on new frames are made (query encoder, readout,
+ASPP, SCM, decoder, refinement, soft aggregation and the write of the frame into the memory: the whole
+per-frame cost of a video, no disk I/O). Before each of these steps the memory is put back to its
+t-frame state, so every timed step reads exactly t frames (``memory_frames`` column) and warm-up does
+not grow the bank. Peak memory is reset after filling and read after the timed steps.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
+from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_call
+from pipelines.benchmarking.memory_budget import MemoryGeometry, check_budget
+from pipelines.benchmarking.settings import BenchmarkSettings
+from pipelines.benchmarking.synthetic_input import make_frame, make_mask
+from pipelines.data.errors import DataError
+from pipelines.provenance import device_name, provenance
+
+log = logging.getLogger("gvos.benchmark")
+
+COLUMNS = [
+    "variant", "backbone", "height", "width", "dtype", "t", "seconds_per_frame", "seconds_per_frame_min",
+    "seconds_per_frame_max", "fps", "memory_bytes", "peak_memory_bytes", "peak_memory_kind", "repeats",
+    "warmup", "device", "torch", "threads", "commit", "config_hash",
+    # beyond the agreed columns: what was really measured
+    "backbone_stage", "objects", "memory_frames", "weights",
+]
+
+
+def find_checkpoint(checkpoint_dir: str | Path | None, variant: str) -> Path | None:
+    """``DIR/<variant>/checkpoint.pt``, ``DIR/<variant>.pt``, else the first ``DIR/**/<variant>/**/checkpoint.pt``."""
+    if checkpoint_dir is None:
+        return None
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        raise DataError(root, "checkpoint directory does not exist")
+    for candidate in (root / variant / "checkpoint.pt", root / f"{variant}.pt"):
+        if candidate.is_file():
+            return candidate
+    nested = sorted(root.glob(f"**/{variant}/**/checkpoint.pt"))
+    return nested[0] if nested else None
+
+
+@dataclass
+class VariantSpec:
+    """What will be timed for one variant: its ModelConfig (None: non-learned) and weights source."""
+
+    variant: str
+    config: object | None  # methods.config.ModelConfig
+    checkpoint: Path | None
+
+    @property
+    def weights(self) -> str:
+        if self.config is None:
+            return "none"
+        return "random" if self.checkpoint is None else str(self.checkpoint)
+
+    @property
+    def geometry(self) -> MemoryGeometry:
+        if self.config is None:
+            return MemoryGeometry("none", 0, 0, 1)
+        return MemoryGeometry(self.config.readout, self.config.key_dim, self.config.value_dim, self.config.stride)
+
+
+def _load_checkpoint(path: Path, variant: str) -> dict:
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as err:  # torch raises several types for unreadable files
+        raise DataError(path, f"cannot read checkpoint: {err}") from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_config" not in ckpt:
+        raise DataError(path, "not a suite checkpoint (needs state_dict and model_config)")
+    if ckpt.get("variant") not in (None, variant):
+        raise DataError(path, f"holds variant {ckpt.get('variant')!r}, not {variant!r}")
+    return ckpt
+
+
+def resolve_variant(variant: str, settings: BenchmarkSettings, checkpoint_dir: str | Path | None) -> VariantSpec:
+    """The variant's config: the checkpoint's when one is found, else the model section (+ --backbone)."""
+    from methods.variants import is_learned, model_config
+
+    if not is_learned(variant):
+        return VariantSpec(variant, None, None)
+    checkpoint = find_checkpoint(checkpoint_dir, variant)
+    if checkpoint is not None:
+        base = dict(_load_checkpoint(checkpoint, variant)["model_config"])
+        if settings.backbone is not None and base.get("backbone") != settings.backbone:
+            raise DataError(checkpoint, f"was trained with backbone {base.get('backbone')!r}, "
+                                        f"but backbone {settings.backbone} was asked for")
+    else:
+        base = dict(settings.model)
+        if settings.backbone is not None:
+            base["backbone"] = settings.backbone
+        if checkpoint_dir is not None:
+            log.warning("%s: no checkpoint under %s, timing random weights", variant, checkpoint_dir)
+    return VariantSpec(variant, model_config(variant, base), checkpoint)
+
+
+def build_variant_engine(spec: VariantSpec, settings: BenchmarkSettings):
+    """The spec's inference engine on the settings' device; weights seeded random or from the checkpoint."""
+    from methods.inference import build_engine
+    from methods.network import GVOSNet
+
+    if spec.config is None:
+        return build_engine(spec.variant)
+    torch.manual_seed(0)
+    model = GVOSNet(spec.config)
+    if spec.checkpoint is not None:
+        try:
+            model.load_state_dict(_load_checkpoint(spec.checkpoint, spec.variant)["state_dict"])
+        except RuntimeError as err:
+            raise DataError(spec.checkpoint, f"does not fit variant {spec.variant}: {err}") from None
+    return build_engine(spec.variant, model, spec.config, device=settings.device, amp=settings.amp)
+
+
+def check_memory(specs: list[VariantSpec], settings: BenchmarkSettings) -> None:
+    """Refuse (ValueError) before allocating anything if some (variant, t) would not fit the device."""
+    where = device_name(settings.device)
+    check_budget([(s.variant, s.geometry) for s in specs], settings.t, settings.objects,
+                 settings.height, settings.width, available_bytes(settings.device), where)
+
+
+def dtype_name(settings: BenchmarkSettings) -> str:
+    """The engine uses float16 autocast only on CUDA; elsewhere everything is float32."""
+    return "float16-amp" if settings.amp and torch.device(settings.device).type == "cuda" else "float32"
+
+
+def _measure(engine, settings: BenchmarkSettings, t: int, peak: PeakMemory, bar: tqdm) -> dict:
+    height, width, device = settings.height, settings.width, settings.device
+    objects = list(range(1, settings.objects + 1))
+    first = make_frame(height, width, 0).to(device)
+    mask = make_mask(height, width, settings.objects).to(device)
+    frames = [make_frame(height, width, 1 + i).to(device) for i in range(settings.warmup + settings.repeats)]
+    with torch.inference_mode():
+        fill_memory(engine, first, mask, objects, t)
+    memory_bytes = engine.memory_bytes()
+    memory_frames = engine.memory.num_frames
+    snapshot = EngineSnapshot(engine)
+    times = []
+    peak.reset()
+    for index, frame in enumerate(frames):
+        snapshot.restore()
+        seconds = time_call(lambda frame=frame: engine.step(frame), device)
+        if index >= settings.warmup:
+            times.append(seconds)
+        bar.update(1)
+    peak_bytes = peak.read()
+    snapshot.restore()
+    if engine.memory_bytes() != memory_bytes:
+        raise RuntimeError(f"memory state changed during timing ({memory_bytes} -> {engine.memory_bytes()} bytes)")
+    median = statistics.median(times)
+    return {
+        "t": t,
+        "seconds_per_frame": median,
+        "seconds_per_frame_min": min(times),
+        "seconds_per_frame_max": max(times),
+        "fps": 1.0 / median if median > 0 else float("inf"),
+        "memory_bytes": int(memory_bytes),
+        "peak_memory_bytes": peak_bytes,
+        "memory_frames": int(memory_frames),
+    }
+
+
+def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None = None,
+                  progress: bool = True) -> list[dict]:
+    """One row per variant x t, in the order given; see the module docstring for what is timed."""
+    if settings.threads is not None:
+        torch.set_num_threads(settings.threads)
+    specs = [resolve_variant(v, settings, checkpoint_dir) for v in settings.variants]
+    check_memory(specs, settings)
+    if settings.amp and torch.device(settings.device).type != "cuda":
+        log.warning("--amp has no effect on %s: the engine uses autocast on CUDA only", settings.device)
+    common = {
+        "height": settings.height, "width": settings.width, "dtype": dtype_name(settings),
+        "repeats": settings.repeats, "warmup": settings.warmup, "objects": settings.objects,
+        **provenance(settings.device, settings.to_dict()),
+    }
+    peak = PeakMemory(settings.device)
+    rows = []
+    total = len(settings.variants) * len(settings.t) * (settings.warmup + settings.repeats)
+    with tqdm(total=total, desc="benchmark", unit="step", disable=not progress) as bar:
+        for spec in specs:
+            for row in _variant_rows(spec, settings, peak, bar):
+                rows.append({**common, "peak_memory_kind": peak.kind, **row})
+    return [{column: row[column] for column in COLUMNS} for row in rows]
+
+
+def _variant_rows(spec: VariantSpec, settings: BenchmarkSettings, peak: PeakMemory, bar: tqdm) -> Iterator[dict]:
+    engine = build_variant_engine(spec, settings)
+    backbone = "none" if spec.config is None else spec.config.backbone
+    stage = "none" if spec.config is None else spec.config.backbone_stage
+    log.debug("%s: backbone %s, weights %s", spec.variant, backbone, spec.weights)
+    try:
+        for t in settings.t:
+            bar.set_postfix_str(f"{spec.variant} t={t}")
+            row = _measure(engine, settings, t, peak, bar)
+            # so that a run stopped later still shows what it measured
+            tqdm.write(f"{spec.variant} t={t}: {row['seconds_per_frame']:.4f} s/frame "
+                       f"(min {row['seconds_per_frame_min']:.4f}, max {row['seconds_per_frame_max']:.4f}), "
+                       f"memory {row['memory_bytes']} bytes, peak {row['peak_memory_bytes']} bytes")
+            yield {"variant": spec.variant, "backbone": backbone, "backbone_stage": stage,
+                   "weights": spec.weights, **row}
+    finally:
+        engine.reset()
+        del engine
+        gc.collect()
+        if torch.device(settings.device).type == "cuda":
+            torch.cuda.empty_cache()
+

@@ -1,0 +1,138 @@
+"""What one benchmark run measures: variants, backbone, resolution, t values, repeats, device.
+
+Values come from the ``benchmark:`` section of the config (defaults) and the command line (overrides).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+
+import torch
+
+DEFAULTS = {
+    "variants": ["gvos_scm", "stm_read", "no_scm"],
+    "backbone": None,  # None: keep the model section's backbone
+    "size": "480x854",
+    "t": [1, 10, 100],
+    "repeats": 5,
+    "warmup": 2,
+    "device": "auto",
+    "objects": 1,
+    "amp": False,
+    "threads": None,  # None: leave torch's default
+}
+
+# Below this the stride-16 feature map is under 2x2 and pooling layers of the decoder / refinement fail.
+MIN_SIDE = 32
+
+
+@dataclass
+class BenchmarkSettings:
+    variants: list[str]
+    backbone: str | None
+    height: int
+    width: int
+    t: list[int]
+    repeats: int
+    warmup: int
+    device: str
+    objects: int = 1
+    amp: bool = False
+    threads: int | None = None
+    model: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def parse_size(text: str | list | tuple) -> tuple[int, int]:
+    """``"480x854"`` (or ``[480, 854]``) -> (480, 854); ValueError on anything else or below ``MIN_SIDE``."""
+    if isinstance(text, list | tuple) and len(text) == 2:
+        text = f"{text[0]}x{text[1]}"
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
+    if not match:
+        raise ValueError(f"--size {text!r}: expected HEIGHTxWIDTH, e.g. 480x854")
+    height, width = int(match.group(1)), int(match.group(2))
+    if min(height, width) < MIN_SIDE:
+        raise ValueError(
+            f"--size {text!r}: each side must be at least {MIN_SIDE} pixels "
+            f"(the stride-16 feature map would be smaller than 2x2)"
+        )
+    return height, width
+
+
+def parse_int_list(text: str | int | list, name: str) -> list[int]:
+    """``"1,10,100"`` / ``[1, 10]`` / ``5`` -> sorted unique positive ints."""
+    if isinstance(text, int):
+        items = [text]
+    elif isinstance(text, list | tuple):
+        items = list(text)
+    else:
+        items = [part for part in str(text).split(",") if part.strip()]
+    try:
+        values = [int(str(item).strip()) for item in items]
+    except ValueError:
+        raise ValueError(f"--{name} {text!r}: expected comma-separated integers, e.g. 1,10,100") from None
+    if not values or min(values) < 1:
+        raise ValueError(f"--{name} {text!r}: values must be integers >= 1")
+    return sorted(set(values))
+
+
+def parse_variants(text: str | list, known: list[str]) -> list[str]:
+    """``"gvos_scm,stm_read"`` -> list, in the given order; ValueError naming unknown ones."""
+    names = list(text) if isinstance(text, list | tuple) else [v.strip() for v in str(text).split(",")]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    if not names:
+        raise ValueError("--variants: no variant given")
+    return list(dict.fromkeys(names))
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when available else ``cpu``; ValueError for CUDA requested but absent."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ValueError(f"--device {name!r}: expected auto, cpu or cuda")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: CUDA is not available on this machine")
+    return name
+
+
+def merge(config: dict | None, cli: dict, known_variants: list[str]) -> BenchmarkSettings:
+    """Combine the config's ``benchmark:`` / ``model:`` sections with CLI values (None = not given)."""
+    config = config or {}
+    section = config.get("benchmark") or {}
+    if not isinstance(section, dict):
+        raise ValueError("config: the benchmark section must be a mapping")
+    unknown = sorted(set(section) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"config: unknown key(s) in benchmark section: {', '.join(unknown)}")
+    values = {**DEFAULTS, **section, **{k: v for k, v in cli.items() if v is not None}}
+    height, width = parse_size(values["size"])
+    repeats, warmup = int(values["repeats"]), int(values["warmup"])
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"--repeats must be >= 1 and --warmup >= 0 (got {repeats}, {warmup})")
+    objects = int(values["objects"])
+    if objects < 1:
+        raise ValueError(f"--objects must be >= 1 (got {objects})")
+    threads = values["threads"]
+    if threads is not None and int(threads) < 1:
+        raise ValueError(f"--threads must be >= 1 (got {threads})")
+    return BenchmarkSettings(
+        variants=parse_variants(values["variants"], known_variants),
+        backbone=values["backbone"],
+        height=height,
+        width=width,
+        t=parse_int_list(values["t"], "t"),
+        repeats=repeats,
+        warmup=warmup,
+        device=resolve_device(str(values["device"])),
+        objects=objects,
+        amp=bool(values["amp"]),
+        threads=None if threads is None else int(threads),
+        model=dict(config.get("model") or {}),
+    )

@@ -1,0 +1,80 @@
+"""The paper's speed and memory targets, computed from the rows of one run and printed (never asserted).
+
+* Table 2 / Fig. 7: gvos_scm s/frame at the largest t within 10% of t=10, memory bytes identical;
+  stm_read (mem_every=1) at t=100 about 3x slower per frame than gvos_scm at t=100.
+* Table 3: STM memory 4 / 40 / 394 MB at t = 1 / 10 / 100 (the paper's "MB" match MiB: one 480x854 frame,
+  padded to 480x864, is 30 x 54 = 1620 positions x (128 + 512) channels x 4 bytes = 3.955 MiB).
+"""
+
+from __future__ import annotations
+
+PAPER_STM_MIB = {1: 4.0, 10: 40.0, 100: 394.0}
+PAPER_GCM_MB = 1.0
+PAPER_SIZE = (480, 854)
+PAPER_SPEED_RATIO = 3.0
+MIB = 2**20
+
+
+def _row(rows: list[dict], variant: str, t: int) -> dict | None:
+    return next((r for r in rows if r["variant"] == variant and r["t"] == t), None)
+
+
+def target_lines(rows: list[dict]) -> list[str]:
+    """Human-readable check lines; 'n/a' where the run lacks the variant or t a check needs."""
+    lines = []
+    gcm_t = sorted(r["t"] for r in rows if r["variant"] == "gvos_scm")
+    at10, atmax = _row(rows, "gvos_scm", 10), _row(rows, "gvos_scm", gcm_t[-1]) if gcm_t else None
+    if at10 and atmax and atmax["t"] > 10:
+        change = atmax["seconds_per_frame"] / at10["seconds_per_frame"] - 1
+        same = atmax["memory_bytes"] == at10["memory_bytes"]
+        lines.append(
+            f"gvos_scm t={atmax['t']} vs t=10: s/frame {atmax['seconds_per_frame']:.4f} vs "
+            f"{at10['seconds_per_frame']:.4f} ({change:+.1%}; target within 10%: "
+            f"{'yes' if abs(change) <= 0.10 else 'NO'}); memory bytes {atmax['memory_bytes']} vs "
+            f"{at10['memory_bytes']} ({'identical' if same else 'DIFFERENT'})"
+        )
+    else:
+        lines.append("gvos_scm flat in t: n/a (needs gvos_scm at t=10 and a larger t)")
+    stm, gcm = _row(rows, "stm_read", 100), _row(rows, "gvos_scm", 100)
+    if stm and gcm:
+        ratio = stm["seconds_per_frame"] / gcm["seconds_per_frame"]
+        lines.append(
+            f"stm_read / gvos_scm s/frame at t=100: {stm['seconds_per_frame']:.4f} / "
+            f"{gcm['seconds_per_frame']:.4f} = {ratio:.2f}x (paper: {PAPER_SPEED_RATIO:.0f}x; "
+            f"at least 3x: {'yes' if ratio >= PAPER_SPEED_RATIO else 'NO'})"
+        )
+    else:
+        lines.append("stm_read vs gvos_scm speed at t=100: n/a (needs both at t=100)")
+    gcm_rows = [r for r in rows if r["variant"] == "gvos_scm"]
+    if gcm_rows:
+        mib = gcm_rows[-1]["memory_bytes"] / MIB
+        lines.append(f"gvos_scm memory at any t: {mib:.3f} MiB vs paper about {PAPER_GCM_MB:g} MB")
+    sizes = {(r["height"], r["width"]) for r in rows if "height" in r}
+    if sizes and sizes != {PAPER_SIZE}:
+        lines.append("note: Table 3 numbers are for 480x854 (C_N=128, C_M=512, stride 16, 1 object); "
+                     "this run's memory differs by design")
+    for t, paper_mib in PAPER_STM_MIB.items():
+        row = _row(rows, "stm_read", t)
+        if row is None:
+            lines.append(f"stm_read memory at t={t}: n/a (paper {paper_mib:g} MB)")
+            continue
+        mib = row["memory_bytes"] / MIB
+        diff = mib / paper_mib - 1
+        lines.append(
+            f"stm_read memory at t={t}: {mib:.2f} MiB vs paper {paper_mib:g} MB ({diff:+.1%}; "
+            f"within 3%: {'yes' if abs(diff) <= 0.03 else 'NO'})"
+        )
+    return lines
+
+
+def results_table(rows: list[dict]) -> str:
+    """Fixed-width table: variant, t, s/frame (median, min-max), FPS, memory state MiB, peak MiB."""
+    header = f"{'variant':<18}{'t':>6}{'s/frame':>10}{'min':>9}{'max':>9}{'fps':>8}{'mem MiB':>10}{'peak MiB':>10}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r['variant']:<18}{r['t']:>6}{r['seconds_per_frame']:>10.4f}{r['seconds_per_frame_min']:>9.4f}"
+            f"{r['seconds_per_frame_max']:>9.4f}{r['fps']:>8.2f}{r['memory_bytes'] / MIB:>10.2f}"
+            f"{r['peak_memory_bytes'] / MIB:>10.1f}"
+        )
+    return "\n".join(lines)

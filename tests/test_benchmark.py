@@ -1,0 +1,172 @@
+"""The benchmark harness on a tiny network (ResNet-18 to layer2, 32x48 frames, t = 1 and 3)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from pipelines.benchmark import OUTPUT_FILES, main
+from pipelines.benchmarking import memory_budget, runner
+from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
+from pipelines.benchmarking.memory_budget import MemoryGeometry, feature_positions, memory_state_bytes
+from pipelines.benchmarking.runner import COLUMNS
+from pipelines.benchmarking.settings import merge, parse_size
+from pipelines.benchmarking.summary import target_lines
+from pipelines.benchmarking.synthetic_input import make_frame, make_mask
+from pipelines.cli import run_cli
+
+TINY_MODEL = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
+              "aspp_rates": [1, 2], "decoder_dim": 16}
+KNOWN = ["gvos_scm", "stm_read", "no_scm", "copy_first_frame"]
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("config") / "tiny.yaml"
+    path.write_text(yaml.safe_dump({"model": TINY_MODEL, "benchmark": {
+        "variants": ["gvos_scm", "stm_read"], "size": [32, 48], "t": [1, 3], "repeats": 2, "warmup": 1,
+        "device": "cpu"}}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert main(["--config", str(tiny_config), "--out", str(out), "--threads", "1", "--quiet",
+                 "--variants", "gvos_scm,stm_read,copy_first_frame"]) == 0
+    return out
+
+
+def test_both_csvs_have_the_columns_and_one_row_per_variant_and_t(tiny_run):
+    for name in OUTPUT_FILES:
+        table = pd.read_csv(tiny_run / name)
+        assert list(table.columns) == COLUMNS
+        assert sorted(zip(table.variant, table.t, strict=True)) == sorted(
+            (v, t) for v in ("gvos_scm", "stm_read", "copy_first_frame") for t in (1, 3))
+        assert (table.height == 32).all() and (table.width == 48).all()
+        assert (table.repeats == 2).all() and (table.warmup == 1).all() and (table.threads == 1).all()
+        assert (table.seconds_per_frame_min <= table.seconds_per_frame).all()
+        assert (table.seconds_per_frame <= table.seconds_per_frame_max).all()
+        assert (table.fps - 1 / table.seconds_per_frame).abs().max() < 1e-6
+        assert (table.peak_memory_bytes > 0).all()
+        assert table.config_hash.nunique() == 1 and table.config_hash.str.len().eq(12).all()
+
+
+def test_memory_is_constant_for_gcm_and_linear_for_stm(tiny_run):
+    table = pd.read_csv(tiny_run / "memory_vs_t.csv").set_index(["variant", "t"])
+    learned = table.loc[["gvos_scm", "stm_read"]]
+    assert (learned.memory_frames == learned.index.get_level_values("t")).all()
+    assert table.loc[("gvos_scm", 1), "memory_bytes"] == table.loc[("gvos_scm", 3), "memory_bytes"]
+    # 32x48 at stride 8 -> 4x6 positions, (16 + 32) channels, float32
+    assert table.loc[("stm_read", 1), "memory_bytes"] == 4 * 6 * (16 + 32) * 4
+    assert table.loc[("stm_read", 3), "memory_bytes"] == 3 * table.loc[("stm_read", 1), "memory_bytes"]
+
+
+def _memory_tensors(memory) -> list[torch.Tensor]:
+    found = []
+    for value in vars(memory).values():
+        items = value if isinstance(value, list | tuple) else [value]
+        found += [item for item in items if isinstance(item, torch.Tensor)]
+    return found
+
+
+@pytest.mark.parametrize("variant", ["gvos_scm", "stm_read"])
+def test_a_timed_step_leaves_the_t_frame_memory_as_it_was(variant):
+    from methods.inference import build_engine
+
+    torch.manual_seed(0)
+    engine = build_engine(variant, cfg=TINY_MODEL)
+    first, mask = make_frame(32, 48, 0), make_mask(32, 48, 2)
+    with torch.inference_mode():
+        fill_memory(engine, first, mask, [1, 2], t=3)
+    before = [t.clone() for t in _memory_tensors(engine.memory)]
+    prev = engine.prev_probs.clone()
+    snapshot = EngineSnapshot(engine)
+    engine.step(make_frame(32, 48, 1))
+    assert engine.memory.num_frames == 4
+    snapshot.restore()
+    assert engine.memory.num_frames == 3
+    after = _memory_tensors(engine.memory)
+    assert len(before) == len(after) > 0
+    assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    assert torch.equal(engine.prev_probs, prev)
+
+
+def test_gcm_fill_is_the_running_mean_of_identical_frames():
+    from methods.inference import build_engine
+
+    torch.manual_seed(0)
+    engine = build_engine("gvos_scm", cfg=TINY_MODEL)
+    first, mask = make_frame(32, 48, 0), make_mask(32, 48, 1)
+    with torch.inference_mode():
+        fill_memory(engine, first, mask, [1], t=1)
+        one = engine.memory.context.clone()
+        fill_memory(engine, first, mask, [1], t=5)
+    assert engine.memory.num_frames == 5
+    assert torch.allclose(engine.memory.context, one, atol=1e-6)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--variants", "gvos_scm,nope"], "unknown variant(s) nope"),
+    (["--size", "32by48"], "expected HEIGHTxWIDTH"),
+    (["--size", "16x48"], "at least 32 pixels"),
+    (["--t", "1,0"], "values must be integers >= 1"),
+    (["--t", "1,2000000000", "--variants", "stm_read"], "not enough memory"),
+])
+def test_bad_arguments_exit_2_and_write_nothing(argv, message, tiny_config, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main, ["--config", str(tiny_config), "--out", str(out), "--quiet", *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_memory_refusal_names_needed_and_available_bytes(monkeypatch):
+    monkeypatch.setattr(runner, "available_bytes", lambda device: 5 * 2**30)
+    settings = merge({"model": {}}, {"variants": "gvos_scm,stm_read", "size": "480x854", "t": "1,100,5000",
+                                     "device": "cpu"}, KNOWN)
+    specs = [runner.resolve_variant(v, settings, None) for v in settings.variants]
+    with pytest.raises(ValueError, match=r"5\.0 GiB \(5368709120 bytes\) available") as err:
+        runner.check_memory(specs, settings)
+    assert "stm_read at t=5000 needs about" in str(err.value)
+    assert "gvos_scm" not in str(err.value) and "t=100 " not in str(err.value)
+
+
+def test_config_gives_defaults_and_the_command_line_overrides():
+    config = {"model": {"backbone": "resnet18"},
+              "benchmark": {"variants": ["gvos_scm"], "size": [64, 96], "t": [1, 10], "repeats": 4}}
+    settings = merge(config, {"t": "2,1", "warmup": 0, "device": "cpu"}, KNOWN)
+    assert (settings.height, settings.width, settings.t) == (64, 96, [1, 2])
+    assert (settings.repeats, settings.warmup, settings.variants) == (4, 0, ["gvos_scm"])
+    assert settings.model == {"backbone": "resnet18"}
+    with pytest.raises(ValueError, match="unknown key"):
+        merge({"benchmark": {"sizes": "1x1"}}, {}, KNOWN)
+    assert parse_size("480x854") == (480, 854)
+
+
+def test_paper_geometry_gives_table_3_stm_memory():
+    stm = MemoryGeometry("stm", key_dim=128, value_dim=512, stride=16)
+    assert feature_positions(480, 854, 16) == 30 * 54
+    assert memory_state_bytes(stm, 1, 1, 480, 854) == 1620 * 640 * 4
+    assert memory_state_bytes(MemoryGeometry("gcm", 128, 512, 16), 1000, 1, 480, 854) == 128 * 512 * 4
+    assert memory_budget.needed_bytes(stm, 100, 1, 480, 854) > memory_state_bytes(stm, 100, 1, 480, 854)
+
+
+def test_target_lines_are_computed_from_the_rows():
+    mib = 2**20
+    rows = [
+        {"variant": "gvos_scm", "t": 10, "seconds_per_frame": 0.10, "memory_bytes": 100},
+        {"variant": "gvos_scm", "t": 100, "seconds_per_frame": 0.12, "memory_bytes": 100},
+        {"variant": "stm_read", "t": 1, "seconds_per_frame": 0.1, "memory_bytes": int(3.955 * mib)},
+        {"variant": "stm_read", "t": 100, "seconds_per_frame": 0.24, "memory_bytes": int(300 * mib)},
+    ]
+    lines = target_lines(rows)
+    assert "+20.0%; target within 10%: NO" in lines[0] and "identical" in lines[0]
+    assert "= 2.00x" in lines[1] and "at least 3x: NO" in lines[1]
+    assert "gvos_scm memory at any t: 0.000 MiB" in lines[2]
+    assert "t=1: 3.95 MiB" in lines[3] and "within 3%: yes" in lines[3]
+    assert "t=10: n/a" in lines[4]
+    assert "within 3%: NO" in lines[5]
