@@ -27,7 +27,7 @@ report: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores $(CORES) report
 
 smoke: $(STAMP)
-	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores $(CORES) --configfile config/smoke.yaml report
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores $(CORES) report --configfile config/smoke.yaml
 
 clean:
 	rm -rf data runs results/*.csv report/build logs benchmarks predictions

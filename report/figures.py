@@ -1,0 +1,147 @@
+"""Figures of the report (matplotlib, Agg). Each function writes one PNG and returns its path, or
+None when there is nothing to plot. Paper values are always drawn grey / hollow and labelled
+"reported"; ours in the variant's colour and labelled "measured"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from report.results import MIB, accuracy_value, reference_t, seconds_per_frame  # noqa: E402
+from report.style import ONLINE_COLOUR, REPORTED_COLOUR, STAGE_STYLES, variant_colour  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
+    """Fig. 7: DAVIS-2016 J&F versus frames per second (log x)."""
+    points, summary, speed = paper.get("fig7"), results.get("accuracy_summary"), results.get("speed")
+    ours = []
+    if summary is not None and speed is not None:
+        t = reference_t(speed)
+        for variant in sorted(set(speed["variant"])):
+            jf = accuracy_value(summary, variant, "full", "davis2016", "J&F-Mean")
+            spf = seconds_per_frame(speed, variant, t)
+            if pd.notna(jf) and pd.notna(spf) and spf > 0:
+                ours.append((variant, 1.0 / spf, jf))
+    if points is None and not ours:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    if points is not None:
+        for online, colour, marker, label in ((0, REPORTED_COLOUR, "o", "reported (derived from Table 5), offline"),
+                                              (1, ONLINE_COLOUR, "s", "reported (derived from Table 5), online learning")):
+            sel = points[points["uses_online_learning"] == online]
+            ax.scatter(sel["fps_derived"], sel["JF_mean_davis16"], facecolors="none", edgecolors=colour,
+                       marker=marker, s=55, linewidths=1.5, label=label)
+            for _, row in sel.iterrows():
+                name = row["method"] + (" (<)" if row.get("fps_derived_qualifier") == "<" else "")
+                ax.annotate(name, (row["fps_derived"], row["JF_mean_davis16"]), fontsize=7, color=colour,
+                            xytext=(3, 3), textcoords="offset points")
+    for variant, fps, jf in ours:
+        ax.scatter([fps], [jf], marker="*", s=220, color=variant_colour(variant), edgecolors="black",
+                   linewidths=0.6, label=f"measured: {variant} ({measured_label})", zorder=5)
+    ax.set_xscale("log")
+    ax.set_xlabel("frames per second (log)")
+    ax.set_ylabel("DAVIS-2016 val J&F (%)")
+    ax.set_title("Speed versus accuracy (Fig. 7)\nreported: real DAVIS-2016, paper's hardware; "
+                 f"measured: {measured_label}", fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, out / "fig7_speed_accuracy.png")
+
+
+def _variants(frame: pd.DataFrame, wanted: list[str]) -> list[str]:
+    present = set(frame["variant"])
+    return [v for v in wanted if v in present] + sorted(present - set(wanted))
+
+
+def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
+    """Memory-state size versus t (log-log) beside the paper's Table 3 points."""
+    memory, source = results.get("memory_vs_t"), paper.get("table3")
+    if memory is None and source is None:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 5))
+    if memory is not None and "memory_bytes" in memory.columns:
+        for variant in _variants(memory, ["gvos_scm", "stm_read"]):
+            sel = memory[memory["variant"] == variant].groupby("t")["memory_bytes"].median() / MIB
+            ax.plot(sel.index, sel.values, marker="o", color=variant_colour(variant),
+                    label=f"measured: {variant} ({measured_label})")
+    if source is not None:
+        stm = source[(source["method"] == "STM") & (source["applies_to_any_t"] != 1)]
+        ax.scatter(stm["t"].clip(lower=1), stm["megabytes"], marker="D", s=60, facecolors="none",
+                   edgecolors=variant_colour("stm_read"), linewidths=1.5,
+                   label="reported: STM (Table 3; t = 0 drawn at t = 1)")
+        ours = source[source["applies_to_any_t"] == 1]
+        for _, row in ours.iterrows():
+            ax.axhline(row["megabytes"], color=variant_colour("gvos_scm"), linestyle="--", linewidth=1.2,
+                       label="reported: Ours, any t (Table 3)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("t (frames absorbed by the memory, log)")
+    ax.set_ylabel("memory state (MiB; paper: 'MB', log)")
+    ax.set_title("Memory versus t (Table 3)", fontsize=11)
+    ax.legend(fontsize=7)
+    return _save(fig, out / "memory_vs_t.png")
+
+
+def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
+    """Seconds per frame versus t (log-log), min-max over repeats as error bars; the paper's Table 2
+    times (t not stated) as horizontal reference lines."""
+    speed, source = results.get("speed"), paper.get("table2")
+    if speed is None:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for variant in _variants(speed, ["gvos_scm", "stm_read"]):
+        sel = speed[speed["variant"] == variant].groupby("t").median(numeric_only=True).sort_index()
+        low = sel["seconds_per_frame"] - sel.get("seconds_per_frame_min", sel["seconds_per_frame"])
+        high = sel.get("seconds_per_frame_max", sel["seconds_per_frame"]) - sel["seconds_per_frame"]
+        ax.errorbar(sel.index, sel["seconds_per_frame"], yerr=[low, high], marker="o", capsize=3,
+                    color=variant_colour(variant), label=f"measured: {variant} ({measured_label})")
+    if source is not None:
+        for label, variant in (("Memory Read", "stm_read"), ("GCM", "gvos_scm")):
+            rows = source[source["variant"] == label]
+            if len(rows):
+                ax.axhline(float(rows["seconds_per_frame"].iloc[0]), color=variant_colour(variant), linestyle=":",
+                           label=f"reported: {label} (Table 2, paper's GPU, t not stated)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("t (frames absorbed by the memory, log)")
+    ax.set_ylabel("seconds per frame (log)")
+    ax.set_title("Seconds per frame versus t", fontsize=11)
+    ax.legend(fontsize=7)
+    return _save(fig, out / "time_vs_t.png")
+
+
+def training_loss(results: dict, out: Path) -> Path | None:
+    """Loss curves per variant (colour) and stage (line style), mean over seeds."""
+    losses = results.get("training_loss")
+    if losses is None or not {"iteration", "loss", "variant", "stage"} <= set(losses.columns):
+        return None
+    stages = [s for s in ("pretrain_only", "main_only", "full") if s in set(losses["stage"])]
+    stages += sorted(set(losses["stage"]) - set(stages))
+    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 4), squeeze=False)
+    for ax, stage in zip(axes[0], stages, strict=True):
+        sel = losses[losses["stage"] == stage]
+        for variant in _variants(sel, ["gvos_scm", "stm_read", "no_scm"]):
+            curve = sel[sel["variant"] == variant].groupby("iteration")["loss"].mean()
+            ax.plot(curve.index, curve.values, color=variant_colour(variant),
+                    linestyle=STAGE_STYLES.get(stage, "-"), label=f"measured: {variant}")
+        ax.set_title(f"stage: {stage}", fontsize=10)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize=7)
+    return _save(fig, out / "training_loss.png")

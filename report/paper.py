@@ -1,0 +1,33 @@
+"""The paper's tables as shipped in ../shared/paper (all values *reported* by the paper)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+PAPER_FILES = {
+    "table1": "ablation_training_stages.csv",
+    "table2": "ablation_memory_read.csv",
+    "table3": "memory_vs_t.csv",
+    "table4": "ablation_scm.csv",
+    "table5_davis16": "results_davis16.csv",
+    "table5_davis17": "results_davis17.csv",
+    "table6": "results_youtubevos18.csv",
+    "fig7": "fig7_points_derived_from_table5.csv",
+}
+
+
+def default_paper_dir() -> Path:
+    """../shared/paper next to the repository root."""
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "paper"
+
+
+def load_paper(paper_dir: str | Path | None) -> dict[str, pd.DataFrame | None]:
+    """Each paper table by key (see PAPER_FILES); None where the file is missing."""
+    root = Path(paper_dir) if paper_dir else default_paper_dir()
+    tables = {}
+    for key, name in PAPER_FILES.items():
+        path = root / name
+        tables[key] = pd.read_csv(path) if path.is_file() else None
+    return tables

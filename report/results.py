@@ -1,0 +1,67 @@
+"""Read results/*.csv (any of them may be missing) and pick measured values out of them."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+RESULT_FILES = ["accuracy", "accuracy_summary", "per_sequence", "training_loss", "speed", "memory_vs_t"]
+MIB = 2**20
+
+
+def load_results(results_dir: str | Path) -> dict[str, pd.DataFrame | None]:
+    """Each results table by name; None when its CSV is missing or empty."""
+    tables = {}
+    for name in RESULT_FILES:
+        path = Path(results_dir) / f"{name}.csv"
+        try:
+            frame = pd.read_csv(path) if path.is_file() else None
+        except pd.errors.EmptyDataError:
+            frame = None
+        tables[name] = frame if frame is not None and len(frame) else None
+    if tables["accuracy_summary"] is None and tables["accuracy"] is not None:
+        tables["accuracy_summary"] = seed_means(tables["accuracy"])
+    return tables
+
+
+def seed_means(accuracy: pd.DataFrame) -> pd.DataFrame:
+    keys = ["variant", "stage", "dataset", "split"]
+    numeric = accuracy.drop(columns=["seed"], errors="ignore").select_dtypes("number").columns
+    return accuracy.groupby(keys, as_index=False)[list(numeric)].mean()
+
+
+def accuracy_value(summary: pd.DataFrame | None, variant: str, stage: str, dataset: str, metric: str) -> float:
+    """Seed-mean of ``metric`` for one run and dataset, NaN when not measured."""
+    if summary is None or metric not in summary.columns:
+        return math.nan
+    rows = summary[(summary["variant"] == variant) & (summary["stage"] == stage) & (summary["dataset"] == dataset)]
+    return float(rows[metric].iloc[0]) if len(rows) else math.nan
+
+
+def reference_t(speed: pd.DataFrame | None, t_max: int = 100) -> int | None:
+    """The t at which seconds per frame stands for a variant's speed: the largest measured t <= t_max
+    (DAVIS videos mostly have <= 100 frames), else the smallest measured t."""
+    if speed is None or "t" not in speed.columns or speed.empty:
+        return None
+    ts = sorted(int(t) for t in speed["t"].unique())
+    below = [t for t in ts if t <= t_max]
+    return below[-1] if below else ts[0]
+
+
+def seconds_per_frame(speed: pd.DataFrame | None, variant: str, t: int | None = None) -> float:
+    if speed is None or "seconds_per_frame" not in speed.columns:
+        return math.nan
+    t = reference_t(speed) if t is None else t
+    rows = speed[(speed["variant"] == variant) & (speed["t"] == t)]
+    return float(rows["seconds_per_frame"].median()) if len(rows) else math.nan
+
+
+def distinct(tables: dict, column: str) -> list[str]:
+    """Sorted distinct values of ``column`` over every loaded results table."""
+    values = set()
+    for frame in tables.values():
+        if frame is not None and column in frame.columns:
+            values.update(str(v) for v in frame[column].dropna().unique() if str(v))
+    return sorted(values)

@@ -1,0 +1,33 @@
+# Speed and memory-versus-t from the one harness (pipelines.benchmark), randomly initialised weights
+# (speed does not depend on training). It waits for every prediction so that, on a small machine, its
+# timings do not share the cores with training jobs (ancient: their timestamps never rerun it).
+
+
+def _size_arg(size):
+    return size if isinstance(size, str) else f"{size[0]}x{size[1]}"
+
+
+rule benchmark:
+    input:
+        after=[ancient(path) for path in prediction_dirs()],
+    output:
+        speed="results/speed.csv",
+        memory="results/memory_vs_t.csv",
+    params:
+        variants=",".join(BENCHMARK["variants"]),
+        backbone=f"--backbone {BENCHMARK['backbone']}" if BENCHMARK.get("backbone") else "",
+        size=_size_arg(BENCHMARK["size"]),
+        t=",".join(str(t) for t in BENCHMARK["t"]),
+        config_hash=section_hash({"benchmark": BENCHMARK, "model": config["model"]}),
+    log:
+        "logs/benchmark/benchmark.log",
+    benchmark:
+        "benchmarks/benchmark/benchmark.tsv"
+    threads: resources_of("benchmark").get("threads", 2)
+    resources:
+        gpu=resources_of("benchmark").get("gpu", 0),
+        mem_mb=resources_of("benchmark").get("mem_mb", 8000),
+        runtime=resources_of("benchmark").get("runtime", 60),
+    shell:
+        "{PY} -m pipelines.benchmark --config {EFFECTIVE_CONFIG} --variants {params.variants} {params.backbone}"
+        " --size {params.size} --t {params.t} --out results > {log} 2>&1"

@@ -1,0 +1,50 @@
+# Evaluation with the suite's evaluator (pipelines.evaluate API, called by pipelines.collect), then the
+# tidy tables: results/accuracy.csv, accuracy_summary.csv, per_sequence.csv, training_loss.csv.
+
+
+rule evaluate:
+    input:
+        pred="predictions/{variant}/{stage}/seed{seed}/{dataset}",
+        gt=lambda w: data_input(_DATASET_ROOT_KEY[w.dataset]),
+    output:
+        summary="evaluations/{variant}/{stage}/seed{seed}/{dataset}/global.csv",
+        per_object="evaluations/{variant}/{stage}/seed{seed}/{dataset}/per_object.csv",
+    params:
+        root=lambda w: dataset_root(w.dataset),
+        split=lambda w: DATASET_SPLITS[w.dataset],
+        out=lambda w: f"evaluations/{w.variant}/{w.stage}/seed{w.seed}/{w.dataset}",
+    log:
+        "logs/evaluate/{variant}/{stage}/seed{seed}/{dataset}.log",
+    benchmark:
+        "benchmarks/evaluate/{variant}/{stage}/seed{seed}/{dataset}.tsv"
+    threads: resources_of("evaluate").get("threads", 2)
+    resources:
+        mem_mb=resources_of("evaluate").get("mem_mb", 4000),
+        runtime=resources_of("evaluate").get("runtime", 60),
+    shell:
+        "{PY} -m pipelines.collect evaluate --config {EFFECTIVE_CONFIG} --dataset {wildcards.dataset}"
+        " --gt {params.root} --pred {input.pred} --split {params.split} --variant {wildcards.variant}"
+        " --stage {wildcards.stage} --seed {wildcards.seed} --workers {threads} --out {params.out} > {log} 2>&1"
+
+
+rule collect:
+    input:
+        summaries=evaluation_files("global.csv"),
+        per_object=evaluation_files("per_object.csv"),
+        losses=loss_files(),
+        code=str(REPO / "pipelines" / "collect.py"),
+    output:
+        accuracy="results/accuracy.csv",
+        summary="results/accuracy_summary.csv",
+        per_sequence="results/per_sequence.csv",
+        training_loss="results/training_loss.csv",
+    params:
+        bootstrap=config["evaluate"],
+    log:
+        "logs/collect/collect.log",
+    benchmark:
+        "benchmarks/collect/collect.tsv"
+    threads: 1
+    shell:
+        "{PY} -m pipelines.collect tables --config {EFFECTIVE_CONFIG} --out results"
+        " --evaluations {input.summaries} --losses {input.losses} > {log} 2>&1"

@@ -1,0 +1,155 @@
+"""pipelines.collect on fake per-run outputs: evaluation summaries, per-object rows, loss logs."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines import collect
+
+CONFIG = {"data": {"synthetic": {"preset": "smoke", "seed": 0}}, "model": {"key_dim": 8},
+          "train": {"device": "cpu", "pretrain": {"iterations": 2}, "main": {"iterations": 3}},
+          "evaluate": {"bootstrap_samples": 500, "bootstrap_seed": 0}}
+
+
+def fake_result(j_values, f_values, youtube=False):
+    """What the evaluator API returns: fractions, official column names."""
+    per_object = pd.DataFrame({"Sequence": [f"seq{i // 2}_{i % 2 + 1}" for i in range(len(j_values))],
+                               "J-Mean": j_values, "F-Mean": f_values})
+    j, f = float(np.mean(j_values)), float(np.mean(f_values))
+    glob = {"J&F-Mean": (j + f) / 2, "J-Mean": j, "J-Recall": 0.5, "J-Decay": 0.01, "F-Mean": f,
+            "F-Recall": 0.6, "F-Decay": -0.02}
+    if youtube:
+        glob = {"J-seen": 0.6, "J-unseen": 0.4, "F-seen": 0.7, "F-unseen": 0.5, "Overall": 0.55}
+    return SimpleNamespace(global_=pd.DataFrame([glob]), per_sequence=per_object, per_object=None)
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(CONFIG))
+    return path
+
+
+def run_evaluate(monkeypatch, tmp_path, config_file, variant, stage, seed, dataset, result):
+    monkeypatch.setattr(collect, "run_evaluator", lambda *args, **kwargs: result)
+    pred = tmp_path / "pred" / variant / stage / str(seed) / dataset
+    pred.mkdir(parents=True, exist_ok=True)
+    out = tmp_path / "evaluations" / variant / stage / f"seed{seed}" / dataset
+    collect.main(["evaluate", "--config", str(config_file), "--dataset", dataset, "--gt", str(tmp_path),
+                  "--pred", str(pred), "--variant", variant, "--stage", stage, "--seed", str(seed),
+                  "--out", str(out)])
+    return out
+
+
+def test_evaluate_writes_percent_summary_with_bootstrap(monkeypatch, tmp_path, config_file):
+    j = [0.2, 0.4, 0.6, 0.8]
+    f = [0.3, 0.5, 0.7, 0.9]
+    out = run_evaluate(monkeypatch, tmp_path, config_file, "gvos_scm", "full", 0, "davis2017", fake_result(j, f))
+    row = pd.read_csv(out / "global.csv").iloc[0]
+    assert row["J&F-Mean"] == pytest.approx(55.0)
+    assert row["J-Mean"] == pytest.approx(50.0) and row["F-Recall"] == pytest.approx(60.0)
+    assert row["JF_ci_low"] < 55.0 < row["JF_ci_high"]
+    assert row["n_objects"] == 4 and row["split"] == "val" and row["data"] == "synthetic"
+    assert row["config_hash"] == collect.run_config_hash(CONFIG, "gvos_scm", "full", 0)
+    objects = pd.read_csv(out / "per_object.csv")
+    assert list(objects["sequence"]) == ["seq0", "seq0", "seq1", "seq1"]
+    assert list(objects["object"]) == [1, 2, 1, 2]
+    assert objects["J&F-Mean"].tolist() == pytest.approx([25.0, 45.0, 65.0, 85.0])
+
+
+def test_evaluate_youtubevos_columns(monkeypatch, tmp_path, config_file):
+    out = run_evaluate(monkeypatch, tmp_path, config_file, "copy_first_frame", "none", 0, "youtubevos",
+                       fake_result([0.5, 0.7], [0.6, 0.8], youtube=True))
+    row = pd.read_csv(out / "global.csv").iloc[0]
+    assert row["split"] == "valid"
+    assert (row["J_seen"], row["J_unseen"], row["F_seen"], row["F_unseen"], row["overall"]) == pytest.approx(
+        (60.0, 40.0, 70.0, 50.0, 55.0))
+    assert row["J-Mean"] == pytest.approx(60.0)  # from the per-object rows when the global table lacks it
+    assert row["config_hash"] == collect.run_config_hash(CONFIG, "copy_first_frame", "none", 0)
+
+
+def test_evaluate_rejects_percentages_from_the_evaluator(monkeypatch, tmp_path, config_file):
+    with pytest.raises(ValueError, match="fractions"):
+        run_evaluate(monkeypatch, tmp_path, config_file, "gvos_scm", "full", 0, "davis2017",
+                     fake_result([50.0, 60.0], [55.0, 65.0]))
+
+
+def test_tables_from_per_run_outputs(monkeypatch, tmp_path, config_file):
+    summaries = []
+    rng = np.random.default_rng(1)
+    for seed in (0, 1, 2):
+        j = rng.uniform(0.3, 0.9, size=6)
+        result = fake_result(j, j + 0.05)
+        summaries.append(run_evaluate(monkeypatch, tmp_path, config_file, "gvos_scm", "full", seed, "davis2017",
+                                      result) / "global.csv")
+    summaries.append(run_evaluate(monkeypatch, tmp_path, config_file, "copy_first_frame", "none", 0, "davis2017",
+                                  fake_result([0.1, 0.2], [0.1, 0.2])) / "global.csv")
+    losses = []
+    for stage in ("pretrain_only", "full"):
+        path = tmp_path / "runs" / "gvos_scm" / stage / "seed0" / "loss.csv"
+        path.parent.mkdir(parents=True)
+        pd.DataFrame({"iteration": [10, 20], "loss": [1.0, 0.5], "lr": [1e-3, 1e-3]}).to_csv(path, index=False)
+        losses.append(path)
+    out = tmp_path / "results"
+    collect.main(["tables", "--config", str(config_file), "--out", str(out),
+                  "--evaluations", *map(str, summaries), "--losses", *map(str, losses)])
+
+    accuracy = pd.read_csv(out / "accuracy.csv")
+    assert len(accuracy) == 4
+    for column in ["variant", "stage", "seed", "dataset", "split", "device", "commit", "config_hash",
+                   "J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay",
+                   "JF_ci_low", "JF_ci_high", "n_objects"]:
+        assert column in accuracy.columns, column
+    assert accuracy["config_hash"].nunique() == 4  # seeds and variants hash apart
+
+    summary = pd.read_csv(out / "accuracy_summary.csv").set_index("variant")
+    full = summary.loc["gvos_scm"]
+    seeds_jf = accuracy[accuracy["variant"] == "gvos_scm"]["J&F-Mean"]
+    assert full["n_seeds"] == 3 and full["seeds"] == "0;1;2"
+    assert full["J&F-Mean"] == pytest.approx(seeds_jf.mean())
+    assert full["JF_seed_ci_low"] < full["J&F-Mean"] < full["JF_seed_ci_high"]
+    assert full["JF_seed_sd"] == pytest.approx(seeds_jf.std(ddof=1))
+    assert np.isnan(summary.loc["copy_first_frame"]["JF_seed_ci_low"])  # one seed: no seed interval
+
+    per_sequence = pd.read_csv(out / "per_sequence.csv")
+    assert len(per_sequence) == 3 * 6 + 2
+    assert {"sequence", "object", "J&F-Mean", "commit"} <= set(per_sequence.columns)
+
+    loss = pd.read_csv(out / "training_loss.csv")
+    assert len(loss) == 4 and set(loss["stage"]) == {"pretrain_only", "full"}
+    assert {"iteration", "loss", "lr", "variant", "seed", "config_hash"} <= set(loss.columns)
+
+
+def test_tables_reject_a_loss_log_without_loss_column(tmp_path, config_file, capsys):
+    path = tmp_path / "runs" / "gvos_scm" / "full" / "seed0" / "loss.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("iteration,total\n1,0.5\n")
+    from pipelines.cli import run_cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(collect.main, ["tables", "--config", str(config_file), "--out", str(tmp_path / "r"),
+                               "--losses", str(path)])
+    assert exit_info.value.code == 2
+    assert "lacks column(s) loss" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "accuracy.csv").exists()
+
+
+def test_bootstrap_is_deterministic_and_brackets_the_mean():
+    values = np.linspace(0, 100, 40)
+    first = collect.bootstrap_interval(values, 1000, seed=3)
+    assert first == collect.bootstrap_interval(values, 1000, seed=3)
+    assert first[0] < values.mean() < first[1]
+    assert collect.bootstrap_interval([7.0], 100) == (7.0, 7.0)
+
+
+def test_run_hash_ignores_the_other_training_stage():
+    changed_main = {**CONFIG, "train": {**CONFIG["train"], "main": {"iterations": 99}}}
+    assert collect.run_config_hash(CONFIG, "gvos_scm", "pretrain_only", 0) == \
+        collect.run_config_hash(changed_main, "gvos_scm", "pretrain_only", 0)
+    assert collect.run_config_hash(CONFIG, "gvos_scm", "full", 0) != \
+        collect.run_config_hash(changed_main, "gvos_scm", "full", 0)

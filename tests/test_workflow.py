@@ -1,0 +1,158 @@
+"""The Snakemake workflow: schema validation and config checks fail before any job, and dry runs of
+the shipped configs build the expected job graph. Runs snakemake in a temporary --directory so the
+repository's own logs/ and .snakemake/ are untouched."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def snakemake(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path),
+               "--cores", "1", "-n", "--quiet", "rules", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    counts, in_stats = {}, False
+    for line in output.splitlines():
+        if line.startswith("Job stats"):
+            if counts:
+                break
+            in_stats = True
+            continue
+        parts = line.split()
+        if in_stats and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def write_config(tmp_path: Path, overrides: dict) -> str:
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump(overrides))
+    return str(path)
+
+
+def test_default_dry_run_has_the_paper_matrix(tmp_path):
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, run.stderr
+    counts = job_counts(run.stdout + run.stderr)
+    # 5 learned runs + copy_first_frame, x 3 datasets; pretrain once per variant with a full stage
+    assert counts["predict"] == 18 and counts["evaluate"] == 18
+    assert counts["train_pretrain"] == 3 and counts["train_main"] == 1 and counts["train_full"] == 3
+    for rule in ("synthetic_data", "benchmark", "collect", "report", "all"):
+        assert counts[rule] == 1
+
+
+def test_smoke_and_extended_dry_runs(tmp_path):
+    smoke = snakemake(tmp_path, "--configfile", str(REPO / "config" / "smoke.yaml"))
+    assert smoke.returncode == 0, smoke.stderr
+    extended = snakemake(tmp_path, "--configfile", str(REPO / "config" / "extended.yaml"))
+    assert extended.returncode == 0, extended.stderr
+    counts = job_counts(extended.stdout + extended.stderr)
+    assert counts["train_full"] == 5 * 3 and counts["predict"] == (7 * 3 + 1) * 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"experiments": {"variants": {"gvos_scm": ["full"], "not_a_net": ["full"]}}},
+         "unknown variant 'not_a_net'"),
+        ({"benchmark": {"variants": ["gvos_scm", "nope"]}}, "benchmark.variants: unknown variant 'nope'"),
+        ({"experiments": {"variants": {"copy_first_frame": ["full"]}}}, "is not trained"),
+        ({"data": {"synthetic": None, "davis": "/nonexistent/DAVIS", "youtubevos": "/nonexistent/YTVOS",
+                   "coco": "/nonexistent/COCO"}}, "dataset folder does not exist"),
+        ({"data": {"synthetic": None}}, "no path given"),
+        ({"train": {"main": {"iterations": -5}}}, "train.main.iterations"),
+    ],
+)
+def test_bad_config_fails_before_any_job(tmp_path, overrides, message):
+    run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
+    assert run.returncode != 0
+    assert message in run.stdout + run.stderr
+    assert not (tmp_path / "logs" / "config").exists()  # failed before the effective config was written
+
+
+def load_merged(*names: str) -> dict:
+    """config/config.yaml with the named files merged over it, as snakemake's --configfile does."""
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for name in names:
+        update_config(config, yaml.safe_load((REPO / "config" / name).read_text()))
+    return config
+
+
+@pytest.mark.parametrize("extra", [[], ["smoke.yaml"], ["extended.yaml"], ["paper.yaml"]])
+def test_shipped_configs_pass_the_schema(extra):
+    from snakemake.utils import validate
+
+    config = load_merged(*extra)
+    validate(config, str(REPO / "config" / "schema.yaml"))
+    assert config["resources"]["train"]["threads"] >= 1 and config["evaluate"]["bootstrap_samples"] >= 100
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c["experiments"].update(seeds=["zero"]),
+        lambda c: c["data"].update(synthetic={"preset": "huge", "seed": 0}),
+        lambda c: c.update(bogus_section=1),
+        lambda c: c["experiments"]["variants"].update(gvos_scm=["finetune"]),
+        lambda c: c["benchmark"].update(size="480 by 854"),
+        lambda c: c["experiments"].update(datasets=["kitti"]),
+    ],
+)
+def test_schema_rejects_bad_configs(change):
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    config = load_merged()
+    change(config)
+    with pytest.raises(WorkflowError):
+        validate(config, str(REPO / "config" / "schema.yaml"))
+
+
+def test_schema_error_stops_the_workflow(tmp_path):
+    run = snakemake(tmp_path, "--configfile", write_config(tmp_path, {"experiments": {"seeds": ["zero"]}}))
+    assert run.returncode != 0 and "Failed validating" in run.stdout + run.stderr
+
+
+def test_unknown_model_key_fails_when_model_config_imports(tmp_path):
+    pytest.importorskip("methods.config")
+    run = snakemake(tmp_path, "--configfile", write_config(tmp_path, {"model": {"kye_dim": 3}}))
+    assert run.returncode != 0
+    assert "config error: model:" in run.stdout + run.stderr and "kye_dim" in run.stdout + run.stderr
+
+
+def test_real_dataset_paths_that_exist_pass(tmp_path):
+    roots = {name: tmp_path / name for name in ("DAVIS", "YTVOS", "COCO")}
+    for root in roots.values():
+        root.mkdir()
+    overrides = {"data": {"synthetic": None, "davis": str(roots["DAVIS"]), "youtubevos": str(roots["YTVOS"]),
+                          "coco": str(roots["COCO"])}}
+    run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
+    assert run.returncode == 0, run.stderr
+    counts = job_counts(run.stdout + run.stderr)
+    assert "synthetic_data" not in counts and counts["predict"] == 18
+    effective = next((tmp_path / "logs" / "config").glob("effective-*.yaml"))
+    assert yaml.safe_load(effective.read_text())["data"]["davis"] == str(roots["DAVIS"])
+
+
+def test_paper_config_names_the_protocol():
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    assert paper["data"]["synthetic"] is None
+    assert (paper["model"]["backbone"], paper["model"]["backbone_stage"]) == ("resnet50", "layer3")
+    assert (paper["model"]["key_dim"], paper["model"]["value_dim"]) == (128, 512)
+    for stage in ("pretrain", "main"):
+        assert paper["train"][stage]["lr"] == pytest.approx(1e-5)
+        assert paper["train"][stage]["batch_size"] == 4 and paper["train"][stage]["crop"] == [384, 384]
+    assert paper["train"]["main"]["max_skip"] == {"start": 0, "step": 5, "every": 20, "unit": "epochs",
+                                                  "maximum": 25}
