@@ -1,0 +1,163 @@
+"""Segment every video of a split with a trained checkpoint (or the copy-first-frame baseline) and
+write palette PNGs ``PRED_DIR/<sequence>/<frame>.png``, ready for pipelines.evaluate and the
+official DAVIS / YouTube-VOS tools.
+
+    python -m pipelines.predict [--config CONFIG] (--checkpoint CKPT | --variant copy_first_frame) \
+        --data ROOT --dataset {davis2017,davis2016,youtubevos} --split val --out PRED_DIR
+
+``ROOT`` is the dataset's own root (the folder holding ``JPEGImages``/``Annotations`` for DAVIS,
+``train``/``valid`` for YouTube-VOS). DAVIS: every frame is written, frame 0 is the given mask;
+``davis2016`` merges all objects into one (id 1). YouTube-VOS: each object is introduced at its
+first annotated frame; frames before any object are written empty. The output folder is built
+under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from pipelines.checkpoint import load_checkpoint
+from pipelines.cli import run_cli
+from pipelines.data.errors import DataError
+from pipelines.data.masks import VOID_ID, write_mask
+
+log = logging.getLogger("gvos.predict")
+
+DATASETS = ("davis2017", "davis2016", "youtubevos")
+
+
+def open_dataset(dataset: str, root: Path, split: str):
+    """The reader for ``dataset``; ``val`` and ``valid`` are accepted for either family."""
+    if not root.is_dir():
+        raise DataError(root, "dataset folder does not exist")
+    if dataset.startswith("davis"):
+        from pipelines.data.davis import DavisDataset
+
+        return DavisDataset(root, year=dataset[-4:], split="val" if split in ("val", "valid") else split)
+    from pipelines.data.youtubevos import YouTubeVOSDataset
+
+    return YouTubeVOSDataset(root, split="valid" if split in ("val", "valid") else split)
+
+
+def build_engine(checkpoint: Path | None, variant: str | None, model_section: dict | None, device: torch.device):
+    """InferenceEngine from a checkpoint (its own model config and weights) or a non-learned variant."""
+    from methods import inference, variants
+
+    if checkpoint is None:
+        if variants.is_learned(variant):
+            raise ValueError(f"variant {variant!r} is learned: pass --checkpoint instead of --variant")
+        return inference.build_engine(variant, cfg=variants.model_config(variant, model_section), device=device)
+    from methods.config import ModelConfig
+    from methods.network import GVOSNet
+
+    ckpt = load_checkpoint(checkpoint)
+    cfg = ModelConfig.from_dict(ckpt["model_config"])
+    model = GVOSNet(cfg)
+    model.load_state_dict(ckpt["state_dict"])
+    model.to(device).eval()
+    return inference.build_engine(ckpt["variant"], model=model, cfg=cfg, device=device)
+
+
+def _image_tensor(image: np.ndarray) -> torch.Tensor:
+    """``uint8 (H, W, 3)`` -> ``float32 (3, H, W)`` in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+
+
+def segment_video(engine, sample, merge_objects: bool = False) -> np.ndarray:
+    """Run the engine over one ``VideoSample``; returns ``uint8 (T, H, W)`` object-id labels.
+
+    At each frame listed in ``sample.given`` the objects first appearing there are introduced with
+    their given masks, and the given pixels are copied into the output of that frame.
+    """
+    engine.reset()
+    objects = dict(sample.objects)
+    given = {t: np.where(m == VOID_ID, 0, m).astype(np.uint8) for t, m in sample.given.items()}
+    if merge_objects:  # DAVIS-2016: one foreground object
+        given = {t: (m > 0).astype(np.uint8) for t, m in given.items()}
+        objects = {1: min(objects.values())} if objects else {}
+    num_frames = len(sample.images)
+    labels = np.zeros((num_frames, *sample.images.shape[1:3]), dtype=np.uint8)
+    tracking = False
+    for t in range(num_frames):
+        new = sorted(obj for obj, first in objects.items() if first == t)
+        if not new and not tracking:
+            continue  # nothing to segment yet
+        image = _image_tensor(sample.images[t])
+        if new:
+            if t not in given:
+                raise DataError(None, f"{sample.name}: objects {new} start at frame {t} without an annotation")
+            introduced = np.where(np.isin(given[t], new), given[t], 0)
+            probs = engine.step(image, mask=torch.from_numpy(introduced).long(), objects=new)
+            tracking = True
+        else:
+            probs = engine.step(image)
+        ids = np.asarray([0, *engine.object_ids], dtype=np.uint8)
+        labels[t] = ids[probs.argmax(dim=0).cpu().numpy()]
+        if new:  # the given masks are exact for the objects they introduce
+            labels[t] = np.where(np.isin(labels[t], new), 0, labels[t])
+            labels[t] = np.where(introduced > 0, introduced, labels[t])
+    return labels
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.predict", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, help="YAML config; its model section builds non-learned variants")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="checkpoint.pt written by pipelines.train")
+    source.add_argument("--variant", help="non-learned variant, e.g. copy_first_frame")
+    parser.add_argument("--data", required=True, type=Path, help="dataset root")
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--out", required=True, type=Path, help="prediction folder (replaced when complete)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0 = torch's default); match the job's cores to avoid oversubscription")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from pipelines.train import load_config, resolve_device
+
+    config = load_config(args.config) if args.config else {}
+    device = resolve_device(args.device)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    reader = open_dataset(args.dataset, args.data, args.split)
+    engine = build_engine(args.checkpoint, args.variant, config.get("model"), device)
+
+    out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        with torch.inference_mode():
+            for name in tqdm(reader.sequences, desc=f"predict {args.dataset}", unit="video"):
+                sample = reader.load_video(name)
+                labels = segment_video(engine, sample, merge_objects=args.dataset == "davis2016")
+                for frame_name, label in zip(sample.frame_names, labels, strict=True):
+                    write_mask(tmp / name / f"{frame_name}.png", label)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(f"{out}: {len(reader.sequences)} videos")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

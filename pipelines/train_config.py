@@ -1,0 +1,212 @@
+"""The ``train:`` section of the config: dataclasses, defaults and validation.
+
+Every key is checked; an unknown key raises ``ValueError`` naming it with its full path
+(e.g. ``train.main.max_skip.evry``), so a typo never silently falls back to a default.
+
+Keys (all optional; defaults are the CPU-sized values). Frozen BatchNorm is the model section's
+``freeze_bn`` (it is a property of how the network is trained, but ModelConfig owns the flag)::
+
+    train:
+      device: auto          # auto | cpu | cuda
+      amp: false            # mixed precision on CUDA (ignored on CPU)
+      seed: 0
+      threads: 0            # torch intra-op threads on CPU; 0 = leave torch's default
+      checkpoint_every: 50  # iterations between resumable state files
+      log_every: 10         # iterations between loss.csv rows (averaged over the window)
+      num_workers: 0        # DataLoader worker processes
+      pretrain: {iterations, batch_size, lr, weight_decay, lr_schedule, grad_clip,
+                 crop: [h, w], num_frames, max_objects}
+      main:     {... the same ..., max_skip: {start, step, every, unit, maximum},
+                 datasets: [davis2017, davis2016, youtubevos]}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+DEVICES = ("auto", "cpu", "cuda")
+LR_SCHEDULES = ("constant", "cosine")
+MAIN_DATASETS = ("davis2017", "davis2016", "youtubevos")
+SKIP_UNITS = ("iterations", "epochs")
+
+
+@dataclass
+class MaxSkipSchedule:
+    """Maximum frame skip between sampled clip frames: ``start``, raised by ``step`` every ``every``
+    iterations (or epochs, see ``unit``) up to ``maximum``. Paper: 0, +5 every 20 epochs, up to 25."""
+
+    start: int = 0
+    step: int = 5
+    every: int = 20
+    unit: str = "epochs"
+    maximum: int = 25
+
+    def validate(self, where: str) -> None:
+        _check_nonneg(where, start=self.start, step=self.step, maximum=self.maximum)
+        _check_positive(where, every=self.every)
+        if self.unit not in SKIP_UNITS:
+            raise ValueError(f"{where}.unit: {self.unit!r} is not one of {', '.join(SKIP_UNITS)}")
+        if self.start > self.maximum:
+            raise ValueError(f"{where}: start ({self.start}) exceeds maximum ({self.maximum})")
+
+    def at(self, iteration: int, iterations_per_epoch: int = 1) -> int:
+        """Maximum skip in force at (0-based) ``iteration``."""
+        period = self.every * (iterations_per_epoch if self.unit == "epochs" else 1)
+        return min(self.maximum, self.start + self.step * (iteration // max(1, period)))
+
+
+@dataclass
+class StageConfig:
+    """One training stage's schedule and clip sampling."""
+
+    iterations: int = 100
+    batch_size: int = 4
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    grad_clip: float = 0.0  # max global grad norm; 0 = off
+    crop: list[int] = field(default_factory=lambda: [64, 112])
+    num_frames: int = 3
+    max_objects: int = 3
+
+    def validate(self, where: str) -> None:
+        _check_positive(where, iterations=self.iterations, batch_size=self.batch_size,
+                        max_objects=self.max_objects)
+        if not self.lr > 0:
+            raise ValueError(f"{where}.lr: must be > 0, got {self.lr}")
+        _check_nonneg(where, weight_decay=self.weight_decay, grad_clip=self.grad_clip)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"{where}.lr_schedule: {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
+        if (not isinstance(self.crop, list | tuple) or len(self.crop) != 2
+                or not all(isinstance(c, int) and c >= 16 for c in self.crop)):
+            raise ValueError(f"{where}.crop: expected [height, width], integers >= 16, got {self.crop!r}")
+        self.crop = [int(c) for c in self.crop]
+        if self.num_frames < 2:
+            raise ValueError(f"{where}.num_frames: need at least 2 frames (1 reference + 1 target), got {self.num_frames}")
+
+    def lr_at(self, iteration: int) -> float:
+        """Learning rate for (0-based) ``iteration``."""
+        if self.lr_schedule == "cosine":
+            import math
+
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * iteration / self.iterations))
+        return self.lr
+
+
+@dataclass
+class MainStageConfig(StageConfig):
+    """The video stage adds the frame-skip curriculum and the training datasets."""
+
+    max_skip: MaxSkipSchedule = field(default_factory=MaxSkipSchedule)
+    datasets: list[str] = field(default_factory=lambda: ["davis2017"])
+
+    def validate(self, where: str) -> None:
+        super().validate(where)
+        self.max_skip.validate(f"{where}.max_skip")
+        if not self.datasets:
+            raise ValueError(f"{where}.datasets: name at least one of {', '.join(MAIN_DATASETS)}")
+        for name in self.datasets:
+            if name not in MAIN_DATASETS:
+                raise ValueError(f"{where}.datasets: {name!r} is not one of {', '.join(MAIN_DATASETS)}")
+
+
+@dataclass
+class TrainConfig:
+    device: str = "auto"
+    amp: bool = False
+    seed: int = 0
+    threads: int = 0
+    checkpoint_every: int = 50
+    log_every: int = 10
+    num_workers: int = 0
+    pretrain: StageConfig = field(default_factory=StageConfig)
+    main: MainStageConfig = field(default_factory=MainStageConfig)
+
+    def validate(self) -> TrainConfig:
+        if self.device not in DEVICES:
+            raise ValueError(f"train.device: {self.device!r} is not one of {', '.join(DEVICES)}")
+        _check_positive("train", checkpoint_every=self.checkpoint_every, log_every=self.log_every)
+        _check_nonneg("train", num_workers=self.num_workers, threads=self.threads)
+        self.pretrain.validate("train.pretrain")
+        self.main.validate("train.main")
+        return self
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> TrainConfig:
+        """Build and validate from the ``train:`` mapping; unknown keys -> ValueError naming them."""
+        return _build(cls, data or {}, "train").validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def stage(self, name: str) -> StageConfig:
+        """Schedule for a CLI stage: ``pretrain`` -> pretrain, ``main`` / ``full`` -> main."""
+        if name == "pretrain":
+            return self.pretrain
+        if name in ("main", "full"):
+            return self.main
+        raise ValueError(f"unknown stage {name!r}: expected pretrain, main or full")
+
+
+_NESTED = {"pretrain": StageConfig, "main": MainStageConfig, "max_skip": MaxSkipSchedule}
+
+
+def _build(cls, data: Any, where: str):
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(fields)})")
+    values = {}
+    for name, value in data.items():
+        key = f"{where}.{name}"
+        if name in _NESTED:
+            values[name] = _build(_NESTED[name], value, key)
+        else:
+            values[name] = _coerce(key, value, fields[name].default, fields[name])
+    return cls(**values)
+
+
+def _coerce(key: str, value: Any, default: Any, spec: dataclasses.Field) -> Any:
+    """Check a scalar / list value against the type of its default (YAML gives 1e-3 as a str sometimes)."""
+    if default is dataclasses.MISSING:
+        default = spec.default_factory()  # type: ignore[misc]
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool):
+            raise ValueError(f"{key}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key}: expected a number, got {value!r}") from None
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{key}: expected a string, got {value!r}")
+        return value
+    if isinstance(default, list):
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{key}: expected a list, got {value!r}")
+        return list(value)
+    return value
+
+
+def _check_positive(where: str, **values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{where}.{name}: must be > 0, got {value}")
+
+
+def _check_nonneg(where: str, **values: float) -> None:
+    for name, value in values.items():
+        if value < 0:
+            raise ValueError(f"{where}.{name}: must be >= 0, got {value}")
