@@ -30,4 +30,4 @@ rule benchmark:
         runtime=resources_of("benchmark").get("runtime", 60),
     shell:
         "{PY} -m pipelines.benchmark --config {EFFECTIVE_CONFIG} --variants {params.variants} {params.backbone}"
-        " --size {params.size} --t {params.t} --out results > {log} 2>&1"
+        " --size {params.size} --t {params.t} --threads {threads} --out results > {log} 2>&1"

@@ -42,4 +42,4 @@ rule predict:
         runtime=resources_of("predict").get("runtime", 60),
     shell:
         "{PY} -m pipelines.predict --config {EFFECTIVE_CONFIG} {params.model_args} --data {params.root}"
-        " --dataset {wildcards.dataset} --split {params.split} --out {output} > {log} 2>&1"
+        " --dataset {wildcards.dataset} --split {params.split} --threads {threads} --out {output} > {log} 2>&1"
