@@ -19,12 +19,12 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from pipelines.benchmarking.runner import COLUMNS, run_benchmark
 from pipelines.benchmarking.settings import BenchmarkSettings, merge
 from pipelines.benchmarking.summary import results_table, target_lines
 from pipelines.cli import run_cli
+from pipelines.config_file import load_config
 from pipelines.data.errors import DataError
 from pipelines.data.masks import atomic_save
 
@@ -48,21 +48,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
-
-
-def load_config(path: str | None) -> dict | None:
-    if path is None:
-        return None
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "config file not found")
-    try:
-        config = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise DataError(path, f"not valid YAML: {err}") from None
-    if not isinstance(config, dict):
-        raise DataError(path, "config must be a mapping with model / benchmark sections")
-    return config
 
 
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from pipelines.cli import run_cli
+from pipelines.config_file import load_config
 from pipelines.data.errors import DataError
 from pipelines.data.masks import atomic_save
 from pipelines.provenance import config_hash, device_name, git_commit
@@ -311,20 +311,6 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- CLI
-
-def load_config(path: str | Path | None) -> dict:
-    if path is None:
-        return {}
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "config file does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise DataError(path, f"not valid YAML ({err})") from err
-    if not isinstance(data, dict):
-        raise DataError(path, "config must be a mapping of sections")
-    return data
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from pipelines.checkpoint import load_checkpoint
 from pipelines.cli import run_cli
+from pipelines.config_file import load_config
 from pipelines.data.errors import DataError
 from pipelines.data.masks import VOID_ID, write_mask
 
@@ -125,9 +126,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from pipelines.train import load_config, resolve_device
+    from pipelines.train import resolve_device
 
-    config = load_config(args.config) if args.config else {}
+    config = load_config(args.config)
     device = resolve_device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)

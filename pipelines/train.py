@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from pipelines.checkpoint import capture_rng, load_checkpoint, load_file, restore_rng, save_atomic
 from pipelines.cli import run_cli
+from pipelines.config_file import load_config
 from pipelines.data.errors import DataError
 from pipelines.data.masks import atomic_save
 from pipelines.provenance import config_hash
@@ -49,19 +50,6 @@ LOSS_CSV = "loss.csv"
 
 
 # ---------------------------------------------------------------- config
-
-def load_config(path: str | Path) -> dict:
-    """Read the YAML config; DataError naming the file if it is missing or not a mapping."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "config file does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise DataError(path, f"not valid YAML ({err})") from err
-    if not isinstance(data, dict):
-        raise DataError(path, "config must be a mapping of sections (data, model, train, ...)")
-    return data
 
 
 def resolve_device(name: str) -> torch.device:

@@ -1,6 +1,7 @@
 # Speed and memory-versus-t from the one harness (pipelines.benchmark), randomly initialised weights
-# (speed does not depend on training). It waits for every prediction so that, on a small machine, its
-# timings do not share the cores with training jobs (ancient: their timestamps never rerun it).
+# (speed does not depend on training). It waits for every evaluation (hence every training and
+# prediction job) so that, on a small machine, its timings do not share the cores with other jobs;
+# the collect and report rules that may run beside it are light (ancient: timestamps never rerun it).
 
 
 def _size_arg(size):
@@ -9,7 +10,7 @@ def _size_arg(size):
 
 rule benchmark:
     input:
-        after=[ancient(path) for path in prediction_dirs()],
+        after=[ancient(path) for path in evaluation_files("global.csv")],
     output:
         speed="results/speed.csv",
         memory="results/memory_vs_t.csv",

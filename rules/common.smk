@@ -188,10 +188,6 @@ def evaluation_files(name):
     return [f"evaluations/{v}/{s}/seed{n}/{d}/{name}" for v, s, n in matrix_runs() for d in DATASETS]
 
 
-def prediction_dirs():
-    return [f"predictions/{v}/{s}/seed{n}/{d}" for v, s, n in matrix_runs() for d in DATASETS]
-
-
 def loss_files():
     return [f"{run_dir(v, s, n)}/loss.csv" for v, s, n in trained_runs()]
 
