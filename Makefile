@@ -30,4 +30,4 @@ smoke: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores $(CORES) report --configfile config/smoke.yaml
 
 clean:
-	rm -rf data runs results/*.csv report/build logs benchmarks predictions
+	rm -rf data runs predictions evaluations results/*.csv report/build logs benchmarks
