@@ -24,8 +24,8 @@ from pipelines.data.video import (
     VideoSample,
     list_frames,
     object_ids,
+    read_annotated_frames,
     read_annotation,
-    read_image,
     read_images,
     read_split_file,
 )
@@ -113,23 +113,8 @@ class DavisDataset:
         )
 
     def load_frames(self, name: str, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Only the frames at ``indices`` and their annotations: uint8 (k, H, W, 3), uint8 (k, H, W).
-
-        For training clips; every requested frame must be annotated.
-        """
-        frames = list_frames(self.image_root / name, IMAGE_SUFFIXES)
-        images, masks = [], []
-        for i in indices:
-            image = read_image(frames[i])
-            png = self.annotation_root / name / f"{frames[i].stem}.png"
-            if not png.is_file():
-                raise DataError(png, "annotation for a training frame is missing")
-            images.append(image)
-            masks.append(self._read(png, image.shape[:2], frames[i].name))
-        for i, image in zip(indices, images, strict=True):
-            if image.shape != images[0].shape:
-                raise DataError(frames[i], "frame size differs from the other frames of the sequence")
-        return np.stack(images), np.stack(masks)
+        """Only the frames at ``indices`` and their annotations (training clips): (k,H,W,3), (k,H,W)."""
+        return read_annotated_frames(self.image_root / name, self.annotation_root / name, indices, self._read)
 
 
 def _unique_sequences(lines: list[str]) -> list[str]:

@@ -78,6 +78,28 @@ def read_images(paths: Sequence[Path]) -> np.ndarray:
     return np.stack(images)
 
 
+def read_annotated_frames(image_folder: Path, annotation_folder: Path, indices: Sequence[int],
+                          read_mask_of) -> tuple[np.ndarray, np.ndarray]:
+    """Only the frames at ``indices`` and their annotations: uint8 (k, H, W, 3), uint8 (k, H, W).
+
+    For training clips: every requested frame must be annotated. ``read_mask_of(png, frame_shape,
+    frame_name)`` reads one annotation (the dataset's own rules, e.g. DAVIS-2016 merging).
+    """
+    frames = list_frames(image_folder, IMAGE_SUFFIXES)
+    images, masks = [], []
+    for i in indices:
+        image = read_image(frames[i])
+        png = annotation_folder / f"{frames[i].stem}.png"
+        if not png.is_file():
+            raise DataError(png, "annotation for a training frame is missing")
+        images.append(image)
+        masks.append(read_mask_of(png, image.shape[:2], frames[i].name))
+    for i, image in zip(indices, images, strict=True):
+        if image.shape != images[0].shape:
+            raise DataError(frames[i], "frame size differs from the other frames of the video")
+    return np.stack(images), np.stack(masks)
+
+
 def read_annotation(path: Path, frame_shape: tuple[int, int], frame_name: str,
                     allow_binary: bool = False) -> np.ndarray:
     """Read a palette PNG and check that it has the size of its frame (H, W)."""

@@ -23,8 +23,8 @@ from pipelines.data.video import (
     VideoSample,
     list_frames,
     object_ids,
+    read_annotated_frames,
     read_annotation,
-    read_image,
     read_images,
 )
 
@@ -148,19 +148,7 @@ class YouTubeVOSDataset:
 
     def load_frames(self, name: str, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Only the frames at ``indices`` with their annotations (train split): uint8 (k,H,W,3), (k,H,W)."""
-        frames = list_frames(self.image_root / name, IMAGE_SUFFIXES)
-        images, masks = [], []
-        for i in indices:
-            image = read_image(frames[i])
-            png = self.annotation_root / name / f"{frames[i].stem}.png"
-            if not png.is_file():
-                raise DataError(png, "annotation for a training frame is missing")
-            images.append(image)
-            masks.append(read_annotation(png, image.shape[:2], frames[i].name))
-        for i, image in zip(indices, images, strict=True):
-            if image.shape != images[0].shape:
-                raise DataError(frames[i], "frame size differs from the other frames of the video")
-        return np.stack(images), np.stack(masks)
+        return read_annotated_frames(self.image_root / name, self.annotation_root / name, indices, read_annotation)
 
 
 def _read_meta(path: Path) -> dict:

@@ -32,6 +32,7 @@ from pipelines.evaluation.result import (
     PER_OBJECT_COLUMNS,
     PER_SEQUENCE_COLUMNS,
     EvalResult,
+    per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
 from pipelines.evaluation.statistics import object_statistics
@@ -225,21 +226,10 @@ def build_tables(
         }
     values = [(means["J-Mean"] + means["F-Mean"]) / 2.0] + [means[c] for c in GLOBAL_COLUMNS[1:]]
     global_ = pd.DataFrame([values], columns=GLOBAL_COLUMNS)
-    per_sequence = pd.DataFrame(
-        {
-            "Sequence": [
-                f"{s}_{o}" for s, o in zip(per_object["sequence"], per_object["object"], strict=True)
-            ],
-            "J-Mean": per_object["J-Mean"],
-            "F-Mean": per_object["F-Mean"],
-        },
-        columns=PER_SEQUENCE_COLUMNS,
-    )
     return EvalResult(
         global_=global_,
-        per_sequence=per_sequence,
+        per_sequence=per_sequence_table(per_object, PER_SEQUENCE_COLUMNS),
         per_object=per_object,
         per_frame=per_frame,
         split=split,
-        object_frames=len(per_frame),
     )

@@ -28,7 +28,7 @@ class EvalResult:
         (the official "per-sequence" file is per object).
     per_object: ``PER_OBJECT_COLUMNS`` (YouTube-VOS adds ``category``, ``seen``, ``first_frame``).
     per_frame: ``PER_FRAME_COLUMNS``, one row per object and evaluated frame, full precision.
-    seconds: wall time of the evaluation; object_frames: number of (object, frame) values.
+    seconds: wall time of the evaluation.
     """
 
     global_: pd.DataFrame
@@ -37,7 +37,11 @@ class EvalResult:
     per_frame: pd.DataFrame
     split: str
     seconds: float = 0.0
-    object_frames: int = 0
+
+    @property
+    def object_frames(self) -> int:
+        """Number of (object, frame) values evaluated."""
+        return len(self.per_frame)
 
     def csv_paths(self, out_dir: str | Path) -> tuple[Path, Path]:
         out_dir = Path(out_dir)
@@ -52,3 +56,15 @@ class EvalResult:
         for table, path in ((self.global_, global_path), (self.per_sequence, sequence_path)):
             atomic_save(path, lambda tmp, table=table: table.to_csv(tmp, index=False, float_format="%.3f"))
         return global_path, sequence_path
+
+
+def per_sequence_table(per_object: pd.DataFrame, columns: list[str], **extra) -> pd.DataFrame:
+    """The official "per-sequence" table: one row per object named ``<sequence>_<id>`` with its
+    J-Mean and F-Mean, plus ``extra`` columns (name -> values)."""
+    import pandas as pd
+
+    names = [f"{s}_{o}" for s, o in zip(per_object["sequence"], per_object["object"], strict=True)]
+    return pd.DataFrame(
+        {"Sequence": names, "J-Mean": per_object["J-Mean"], "F-Mean": per_object["F-Mean"], **extra},
+        columns=columns,
+    )

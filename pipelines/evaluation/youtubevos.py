@@ -37,6 +37,7 @@ from pipelines.evaluation.result import (
     YOUTUBEVOS_GLOBAL_COLUMNS,
     YOUTUBEVOS_PER_SEQUENCE_COLUMNS,
     EvalResult,
+    per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
 from pipelines.evaluation.statistics import object_statistics
@@ -219,17 +220,8 @@ def build_youtubevos_tables(
     f_seen, f_unseen = group_mean("F-Mean", True), group_mean("F-Mean", False)
     overall = (j_seen + j_unseen + f_seen + f_unseen) / 4
     global_ = pd.DataFrame([[overall, j_seen, j_unseen, f_seen, f_unseen]], columns=YOUTUBEVOS_GLOBAL_COLUMNS)
-    per_sequence = pd.DataFrame(
-        {
-            "Sequence": [
-                f"{s}_{o}" for s, o in zip(per_object["sequence"], per_object["object"], strict=True)
-            ],
-            "J-Mean": per_object["J-Mean"],
-            "F-Mean": per_object["F-Mean"],
-            "Category": per_object["category"],
-            "Seen": per_object["seen"],
-        },
-        columns=YOUTUBEVOS_PER_SEQUENCE_COLUMNS,
+    per_sequence = per_sequence_table(
+        per_object, YOUTUBEVOS_PER_SEQUENCE_COLUMNS, Category=per_object["category"], Seen=per_object["seen"]
     )
     return EvalResult(
         global_=global_,
@@ -237,5 +229,4 @@ def build_youtubevos_tables(
         per_object=per_object,
         per_frame=per_frame,
         split=split,
-        object_frames=len(per_frame),
     )
