@@ -12,11 +12,17 @@ Every frame's final prediction is written to the memory (GCM: into the running m
 the bank, permanently every ``mem_every`` frames, else as the temporary previous-frame entry).
 To fill the memory without running the network t times (benchmarks), step once with the first
 mask, then ``key, value = engine.memory_entry(frame, mask)`` and ``engine.memory.update(key, value)``.
+
+A step runs the sections of ``STEP_SECTIONS`` in that order (the first frame: ``memorize`` only).
+Setting ``engine.section_hook`` to a callable ``name -> context manager`` brackets each section with
+it (the benchmark's per-section clock and FLOP counter); None, the default, costs nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +32,12 @@ from methods.config import ModelConfig
 from methods.modules import soft_aggregate
 from methods.network import GVOSNet, pad_to_multiple
 from methods.variants import build_model, is_learned, model_config
+
+STEP_SECTIONS = ("query_encoder", "readout", "decoder", "memorize")
+"""query_encoder: encode_query; readout: memory read + concat with the query value; decoder: ASPP, SCM,
+decoder, refinement, soft aggregation; memorize: memory encoder + memory update."""
+
+SectionHook = Callable[[str], AbstractContextManager]
 
 
 def _check_image(image: Tensor) -> None:
@@ -109,6 +121,7 @@ class InferenceEngine(_Tracker):
         self.model = model.to(self.device).eval()
         self.cfg = model.cfg
         self.amp = bool(amp) and self.device.type == "cuda"
+        self.section_hook: SectionHook | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -123,6 +136,9 @@ class InferenceEngine(_Tracker):
         if self.amp:
             return torch.autocast(device_type="cuda", dtype=torch.float16)
         return contextlib.nullcontext()
+
+    def _section(self, name: str) -> AbstractContextManager:
+        return contextlib.nullcontext() if self.section_hook is None else self.section_hook(name)
 
     def _pad(self, image: Tensor) -> Tensor:
         x = image.to(self.device, torch.float32)[None]
@@ -147,12 +163,15 @@ class InferenceEngine(_Tracker):
         tracked = len(self.object_ids)
         with self._autocast():
             if tracked and self.memory.num_frames:
-                q_key, q_value, skips = self.model.encode_query(x)
-                embedding = self.model.readout(self.memory, q_key[0], q_value)
-                skips = [s.expand(tracked, -1, -1, -1) for s in skips]
-                coarse, refined = self.model.decode(embedding, skips, self.prev_probs, size)
-                obj_probs = torch.sigmoid(refined.float()).reshape(1, tracked, *size)
-                probs = torch.softmax(soft_aggregate(obj_probs), dim=1)[0]
+                with self._section("query_encoder"):
+                    q_key, q_value, skips = self.model.encode_query(x)
+                with self._section("readout"):
+                    embedding = self.model.readout(self.memory, q_key[0], q_value)
+                with self._section("decoder"):
+                    skips = [s.expand(tracked, -1, -1, -1) for s in skips]
+                    coarse, refined = self.model.decode(embedding, skips, self.prev_probs, size)
+                    obj_probs = torch.sigmoid(refined.float()).reshape(1, tracked, *size)
+                    probs = torch.softmax(soft_aggregate(obj_probs), dim=1)[0]
             else:
                 probs = torch.ones(1, *size, device=self.device)
             new = [o for o in given if o not in self.object_ids]
@@ -163,7 +182,8 @@ class InferenceEngine(_Tracker):
                 labels = pad_to_multiple(mask.to(self.device)[None, None], self.model.pad_multiple)[0][0, 0]
                 probs = apply_given_masks(probs, self.object_ids, labels, given)
             obj = probs[1:][None]
-            self.memory.update(*self.model.memorize(x, obj))
+            with self._section("memorize"):
+                self.memory.update(*self.model.memorize(x, obj))
             self.prev_probs = obj[0][:, None]
         self.frame_index += 1
         return probs[:, :h, :w].float().cpu()

@@ -46,6 +46,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--objects", type=int, help="objects in the synthetic mask (default 1)")
     parser.add_argument("--amp", action="store_true", default=None, help="float16 autocast (CUDA only)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--breakdown", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time each section of the step (query encoder, readout, decoder, memorize) "
+                             "in a second pass and count FLOPs (default: on)")
+    parser.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=None,
+                        help="CUDA: allow TF32 in both convolutions and matrix products (--no-tf32: in neither; "
+                             "default: PyTorch's, TF32 convolutions and IEEE float32 matrix products)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -54,7 +60,8 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     from methods.variants import VARIANTS
 
     cli = {key: getattr(args, key) for key in
-           ("variants", "backbone", "size", "t", "repeats", "warmup", "device", "objects", "amp", "threads")}
+           ("variants", "backbone", "size", "t", "repeats", "warmup", "device", "objects", "amp", "threads",
+            "breakdown", "tf32")}
     return merge(load_config(args.config), cli, list(VARIANTS))
 
 

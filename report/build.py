@@ -96,6 +96,11 @@ def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Se
                 figures.memory_vs_t(paper, results, out, label), why("memory_vs_t")),
         Section("time", "Seconds per frame versus t", "Median over repeats, error bars min-max. Dotted: the "
                 "paper's Table 2 times.", "figure", figures.time_vs_t(paper, results, out, label), why("speed")),
+        Section("breakdown", "Where a step's time goes", "Median seconds of each section of a step (query "
+                "encoder; memory read; ASPP, SCM, decoder and refinement; memory encoder and update), timed in "
+                "the benchmark's second pass; the label is the step's GFLOPs (convolutions and matrix products), "
+                "which are the same on every machine.", "figure", figures.time_breakdown(results, out, label),
+                why("speed")),
         Section("loss", "Training loss", "Loss per logged iteration, mean over seeds.", "figure",
                 figures.training_loss(results, out), why("training_loss")),
         Section("table1", "Table 1: training stages", "gvos_scm trained with pre-training only, main training only "

@@ -126,6 +126,37 @@ def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Pat
     return _save(fig, out / "time_vs_t.png")
 
 
+SECTIONS = ("query_encoder", "readout", "decoder", "memorize")  # methods.inference.STEP_SECTIONS
+
+
+def time_breakdown(results: dict, out: Path, measured_label: str) -> Path | None:
+    """Stacked bars: seconds of each section of a step per variant and t (the benchmark's breakdown
+    pass), each bar labelled with the step's GFLOPs; None when the run had no breakdown."""
+    speed = results.get("speed")
+    columns = [f"seconds_{name}" for name in SECTIONS]
+    if speed is None or not set(columns) <= set(speed.columns):
+        return None
+    sel = speed.dropna(subset=columns).groupby(["variant", "t"]).median(numeric_only=True)
+    if sel.empty:
+        return None
+    sel = sel.sort_index()
+    labels = [f"{variant} t={t}" for variant, t in sel.index]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sel) + 1.8))
+    left = pd.Series(0.0, index=sel.index)
+    for name, colour in zip(SECTIONS, sns.color_palette("deep", len(SECTIONS)), strict=True):
+        ax.barh(labels, sel[f"seconds_{name}"], left=left, color=colour, label=name)
+        left = left + sel[f"seconds_{name}"]
+    if "gflops_per_frame" in sel:
+        for label, total, gflops in zip(labels, left, sel["gflops_per_frame"], strict=True):
+            ax.annotate(f"{gflops:.1f} GFLOP", (total, label), xytext=(4, 0), textcoords="offset points",
+                        va="center", fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"seconds per frame, by section (measured: {measured_label})")
+    ax.set_title("Where a step's time goes", fontsize=11)
+    ax.legend(fontsize=7, loc="lower right")
+    return _save(fig, out / "time_breakdown.png")
+
+
 def training_loss(results: dict, out: Path) -> Path | None:
     """Loss curves per variant (colour) and stage (line style), mean over seeds."""
     losses = results.get("training_loss")

@@ -9,6 +9,8 @@ import yaml
 
 from pipelines.benchmark import OUTPUT_FILES, main
 from pipelines.benchmarking import memory_budget, runner
+from pipelines.benchmarking.breakdown import COLUMNS as BREAKDOWN_COLUMNS
+from pipelines.benchmarking.breakdown import GFLOPS_COLUMNS, SECONDS_COLUMNS
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
 from pipelines.benchmarking.memory_budget import MemoryGeometry, feature_positions, memory_state_bytes
 from pipelines.benchmarking.runner import COLUMNS
@@ -47,6 +49,7 @@ def test_both_csvs_have_the_columns_and_one_row_per_variant_and_t(tiny_run):
             (v, t) for v in ("gvos_scm", "stm_read", "copy_first_frame") for t in (1, 3))
         assert (table.height == 32).all() and (table.width == 48).all()
         assert (table.repeats == 2).all() and (table.warmup == 1).all() and (table.threads == 1).all()
+        assert (table.fp32_precision == "ieee").all()  # the CPU has no TF32
         assert (table.seconds_per_frame_min <= table.seconds_per_frame).all()
         assert (table.seconds_per_frame <= table.seconds_per_frame_max).all()
         assert (table.fps - 1 / table.seconds_per_frame).abs().max() < 1e-6
@@ -62,6 +65,55 @@ def test_memory_is_constant_for_gcm_and_linear_for_stm(tiny_run):
     # 32x48 at stride 8 -> 4x6 positions, (16 + 32) channels, float32
     assert table.loc[("stm_read", 1), "memory_bytes"] == 4 * 6 * (16 + 32) * 4
     assert table.loc[("stm_read", 3), "memory_bytes"] == 3 * table.loc[("stm_read", 1), "memory_bytes"]
+
+
+def test_breakdown_times_every_section_and_counts_its_flops(tiny_run):
+    table = pd.read_csv(tiny_run / "speed.csv").set_index(["variant", "t"])
+    learned = table.loc[["gvos_scm", "stm_read"]]
+    assert (learned[SECONDS_COLUMNS] > 0).all().all()
+    assert (learned[GFLOPS_COLUMNS] > 0).all().all()
+    sections = learned[[c for c in GFLOPS_COLUMNS if c != "gflops_per_frame"]].sum(axis=1)
+    # every convolution and matrix product of a step happens inside one of its sections
+    assert ((sections - learned.gflops_per_frame).abs() <= 1e-9 * learned.gflops_per_frame).all()
+    assert table.loc["copy_first_frame", BREAKDOWN_COLUMNS].isna().all().all()
+
+
+def test_readout_flops_grow_linearly_in_t_for_stm_and_stay_constant_for_gcm(tiny_run):
+    table = pd.read_csv(tiny_run / "speed.csv").set_index(["variant", "t"])
+    positions, c_n, c_m = 4 * 6, 16, 32  # 32x48 at stride 8; TINY_MODEL key / value channels
+    for t in (1, 3):  # softmax(Q K^T) V over t frames of memory: 2 FLOPs per multiply-add
+        expected = 2 * positions * (t * positions) * (c_n + c_m) / 1e9
+        assert table.loc[("stm_read", t), "gflops_readout"] == pytest.approx(expected, rel=1e-12)
+        # softmax_c(Q)-weighted read of the C_N x C_M context, whatever t
+        assert table.loc[("gvos_scm", t), "gflops_readout"] == pytest.approx(2 * positions * c_n * c_m / 1e9,
+                                                                            rel=1e-12)
+    # the variants differ only in the readout: the rest of the network does the same work
+    for column in ("gflops_query_encoder", "gflops_decoder"):
+        assert table.loc[("stm_read", 3), column] == table.loc[("gvos_scm", 3), column]
+
+
+def test_step_runs_its_sections_in_order_and_the_first_frame_only_memorizes():
+    from contextlib import nullcontext
+
+    from methods.inference import STEP_SECTIONS, build_engine
+
+    torch.manual_seed(0)
+    engine = build_engine("gvos_scm", cfg=TINY_MODEL)
+    entered = []
+    engine.section_hook = lambda name: entered.append(name) or nullcontext()
+    engine.step(make_frame(32, 48, 0), make_mask(32, 48, 1))
+    assert entered == ["memorize"]
+    entered.clear()
+    engine.step(make_frame(32, 48, 1))
+    assert tuple(entered) == STEP_SECTIONS
+
+
+def test_no_breakdown_leaves_its_columns_empty(tiny_config, tmp_path):
+    assert main(["--config", str(tiny_config), "--out", str(tmp_path), "--threads", "1", "--quiet",
+                 "--variants", "gvos_scm", "--t", "2", "--no-breakdown"]) == 0
+    table = pd.read_csv(tmp_path / "speed.csv")
+    assert len(table) == 1 and table[BREAKDOWN_COLUMNS].isna().all().all()
+    assert table.seconds_per_frame.gt(0).all()
 
 
 def _memory_tensors(memory) -> list[torch.Tensor]:
@@ -145,6 +197,8 @@ def test_config_gives_defaults_and_the_command_line_overrides():
     with pytest.raises(ValueError, match="unknown key"):
         merge({"benchmark": {"sizes": "1x1"}}, {}, KNOWN)
     assert parse_size("480x854") == (480, 854)
+    assert (settings.breakdown, settings.tf32) == (True, None)
+    assert merge(config, {"breakdown": False, "tf32": True, "device": "cpu"}, KNOWN).tf32 is True
 
 
 def test_paper_geometry_gives_table_3_stm_memory():
@@ -170,3 +224,19 @@ def test_target_lines_are_computed_from_the_rows():
     assert "t=1: 3.95 MiB" in lines[3] and "within 3%: yes" in lines[3]
     assert "t=10: n/a" in lines[4]
     assert "within 3%: NO" in lines[5]
+
+
+def test_target_lines_add_the_flop_ratio_and_readout_share_when_the_breakdown_ran():
+    sections = {"seconds_query_encoder": 0.02, "seconds_decoder": 0.05, "seconds_memorize": 0.02}
+    rows = [
+        {"variant": "gvos_scm", "t": 10, "seconds_per_frame": 0.10, "memory_bytes": 100,
+         "gflops_per_frame": 50.0, "gflops_readout": 0.2, "seconds_readout": 0.01, **sections},
+        {"variant": "gvos_scm", "t": 100, "seconds_per_frame": 0.10, "memory_bytes": 100,
+         "gflops_per_frame": 50.0, "gflops_readout": 0.2, "seconds_readout": 0.01, **sections},
+        {"variant": "stm_read", "t": 100, "seconds_per_frame": 0.20, "memory_bytes": 10**6,
+         "gflops_per_frame": 100.0, "gflops_readout": 50.2, "seconds_readout": 0.11, **sections},
+    ]
+    lines = target_lines(rows)
+    assert "GFLOPs 50.000 vs 50.000 (identical)" in lines[0]
+    assert "GFLOPs per frame at t=100: 100.0 / 50.0 = 2.00x" in lines[2]
+    assert "stm_read 55%, gvos_scm 10%" in lines[3]

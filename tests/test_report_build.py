@@ -13,9 +13,10 @@ from report.build import build, main
 from report.paper import PAPER_FILES, default_paper_dir
 
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
-SECTION_IDS = ["fig7", "memory", "time", "loss", "table1", "table2", "table3", "table4", "table5", "table6",
+SECTION_IDS = ["fig7", "memory", "time", "breakdown", "loss", "table1", "table2", "table3", "table4", "table5", "table6",
                "accuracy", "speed"]
-FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "training_loss.png"]
+FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
+           "training_loss.png"]
 RUNS = [("gvos_scm", "pretrain_only"), ("gvos_scm", "main_only"), ("gvos_scm", "full"), ("stm_read", "full"),
         ("no_scm", "full"), ("copy_first_frame", "none")]
 
@@ -41,7 +42,9 @@ def write_fake_results(root: Path) -> None:
                       "seconds_per_frame_max": spf * 1.1, "fps": 1 / spf,
                       "memory_bytes": 1000 if variant != "stm_read" else 4_000_000 * t,
                       "peak_memory_bytes": 10**8, "peak_memory_kind": "rss", "repeats": 3, "warmup": 1,
-                      "torch": "2.x", "threads": 2, **PROV})
+                      "torch": "2.x", "threads": 2, **PROV,
+                      "seconds_query_encoder": 0.01, "seconds_readout": spf - 0.04, "seconds_decoder": 0.02,
+                      "seconds_memorize": 0.01, "gflops_per_frame": 3.0 + t / 10})
     pd.DataFrame(speed).to_csv(root / "speed.csv", index=False)
     pd.DataFrame(speed).to_csv(root / "memory_vs_t.csv", index=False)
     loss = [{"variant": v, "stage": s, "seed": 0, "iteration": i, "loss": 1.0 / (i + 1), **PROV}

@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from pipelines.benchmarking.breakdown import COLUMNS as BREAKDOWN_COLUMNS
+from pipelines.benchmarking.breakdown import measure_breakdown
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
 from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_call
 from pipelines.benchmarking.memory_budget import MemoryGeometry, check_budget
@@ -35,7 +37,9 @@ COLUMNS = [
     "seconds_per_frame_max", "fps", "memory_bytes", "peak_memory_bytes", "peak_memory_kind", "repeats",
     "warmup", "device", "torch", "threads", "commit", "config_hash",
     # beyond the agreed columns: what was really measured
-    "backbone_stage", "objects", "memory_frames", "weights",
+    "backbone_stage", "objects", "memory_frames", "weights", "fp32_precision",
+    # where the time and the FLOPs of a step go (benchmarking.breakdown)
+    *BREAKDOWN_COLUMNS,
 ]
 
 
@@ -136,6 +140,20 @@ def dtype_name(settings: BenchmarkSettings) -> str:
     return "float16-amp" if settings.amp and torch.device(settings.device).type == "cuda" else "float32"
 
 
+def apply_fp32_precision(settings: BenchmarkSettings) -> str:
+    """On CUDA, allow or forbid TF32 in convolutions and matrix products as ``settings.tf32`` asks (None
+    keeps PyTorch's defaults: cuDNN convolutions use TF32, matrix products do not, which favours the
+    convolution-heavy GCM step over the STM read) and name what is in force; ``ieee`` on the CPU."""
+    if torch.device(settings.device).type != "cuda":
+        return "ieee"
+    if settings.tf32 is not None:
+        torch.backends.cudnn.allow_tf32 = settings.tf32
+        torch.backends.cuda.matmul.allow_tf32 = settings.tf32
+    conv = "tf32" if torch.backends.cudnn.allow_tf32 else "ieee"
+    matmul = "tf32" if torch.backends.cuda.matmul.allow_tf32 else "ieee"
+    return f"conv={conv},matmul={matmul}"
+
+
 def _measure(engine, settings: BenchmarkSettings, t: int, peak: PeakMemory, bar: tqdm) -> dict:
     height, width, device = settings.height, settings.width, settings.device
     objects = list(range(1, settings.objects + 1))
@@ -160,7 +178,13 @@ def _measure(engine, settings: BenchmarkSettings, t: int, peak: PeakMemory, bar:
     if engine.memory_bytes() != memory_bytes:
         raise RuntimeError(f"memory state changed during timing ({memory_bytes} -> {engine.memory_bytes()} bytes)")
     median = statistics.median(times)
+    if settings.breakdown:
+        breakdown = measure_breakdown(engine, frames[settings.warmup:], snapshot, device)
+        bar.update(settings.repeats)
+    else:
+        breakdown = dict.fromkeys(BREAKDOWN_COLUMNS)
     return {
+        **breakdown,
         "t": t,
         "seconds_per_frame": median,
         "seconds_per_frame_min": min(times),
@@ -181,14 +205,18 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
     check_memory(specs, settings)
     if settings.amp and torch.device(settings.device).type != "cuda":
         log.warning("--amp has no effect on %s: the engine uses autocast on CUDA only", settings.device)
+    if settings.tf32 is not None and torch.device(settings.device).type != "cuda":
+        log.warning("--tf32 / --no-tf32 have no effect on %s (CUDA only)", settings.device)
     common = {
         "height": settings.height, "width": settings.width, "dtype": dtype_name(settings),
         "repeats": settings.repeats, "warmup": settings.warmup, "objects": settings.objects,
+        "fp32_precision": apply_fp32_precision(settings),
         **provenance(settings.device, settings.to_dict()),
     }
     peak = PeakMemory(settings.device)
     rows = []
-    total = len(settings.variants) * len(settings.t) * (settings.warmup + settings.repeats)
+    steps = settings.warmup + settings.repeats * (2 if settings.breakdown else 1)
+    total = len(settings.variants) * len(settings.t) * steps
     with tqdm(total=total, desc="benchmark", unit="step", disable=not progress) as bar:
         for spec in specs:
             for row in _variant_rows(spec, settings, peak, bar):

@@ -21,6 +21,8 @@ DEFAULTS = {
     "objects": 1,
     "amp": False,
     "threads": None,  # None: leave torch's default
+    "breakdown": True,  # a second pass timing each section of the step, plus a FLOP count
+    "tf32": None,  # CUDA: None keeps PyTorch's defaults (convolutions TF32, matrix products IEEE float32)
 }
 
 # Below this the stride-16 feature map is under 2x2 and pooling layers of the decoder / refinement fail.
@@ -40,6 +42,8 @@ class BenchmarkSettings:
     objects: int = 1
     amp: bool = False
     threads: int | None = None
+    breakdown: bool = True
+    tf32: bool | None = None
     model: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -134,5 +138,7 @@ def merge(config: dict | None, cli: dict, known_variants: list[str]) -> Benchmar
         objects=objects,
         amp=bool(values["amp"]),
         threads=None if threads is None else int(threads),
+        breakdown=bool(values["breakdown"]),
+        tf32=None if values["tf32"] is None else bool(values["tf32"]),
         model=dict(config.get("model") or {}),
     )

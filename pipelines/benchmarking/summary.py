@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from methods.inference import STEP_SECTIONS
+
 PAPER_STM_MIB = {1: 4.0, 10: 40.0, 100: 394.0}
 PAPER_GCM_MB = 1.0
 PAPER_SIZE = (480, 854)
@@ -17,6 +19,16 @@ MIB = 2**20
 
 def _row(rows: list[dict], variant: str, t: int) -> dict | None:
     return next((r for r in rows if r["variant"] == variant and r["t"] == t), None)
+
+
+def _has(row: dict, column: str) -> bool:
+    value = row.get(column)
+    return value is not None and value == value  # None or NaN: the breakdown was not measured
+
+
+def _readout_share(row: dict) -> float:
+    sections = sum(row[f"seconds_{name}"] for name in STEP_SECTIONS)
+    return row["seconds_readout"] / sections if sections > 0 else float("nan")
 
 
 def target_lines(rows: list[dict]) -> list[str]:
@@ -32,6 +44,9 @@ def target_lines(rows: list[dict]) -> list[str]:
             f"{at10['seconds_per_frame']:.4f} ({change:+.1%}; target within 10%: "
             f"{'yes' if abs(change) <= 0.10 else 'NO'}); memory bytes {atmax['memory_bytes']} vs "
             f"{at10['memory_bytes']} ({'identical' if same else 'DIFFERENT'})"
+            + (f"; GFLOPs {atmax['gflops_per_frame']:.3f} vs {at10['gflops_per_frame']:.3f} "
+               f"({'identical' if atmax['gflops_per_frame'] == at10['gflops_per_frame'] else 'DIFFERENT'})"
+               if _has(atmax, "gflops_per_frame") and _has(at10, "gflops_per_frame") else "")
         )
     else:
         lines.append("gvos_scm flat in t: n/a (needs gvos_scm at t=10 and a larger t)")
@@ -45,6 +60,17 @@ def target_lines(rows: list[dict]) -> list[str]:
         )
     else:
         lines.append("stm_read vs gvos_scm speed at t=100: n/a (needs both at t=100)")
+    if stm and gcm and _has(stm, "gflops_per_frame") and _has(gcm, "gflops_per_frame"):
+        lines.append(
+            f"stm_read / gvos_scm GFLOPs per frame at t=100: {stm['gflops_per_frame']:.1f} / "
+            f"{gcm['gflops_per_frame']:.1f} = {stm['gflops_per_frame'] / gcm['gflops_per_frame']:.2f}x "
+            f"(same on every machine; readout {stm['gflops_readout']:.1f} vs {gcm['gflops_readout']:.3f})"
+        )
+        lines.append(
+            f"readout share of the sectioned step at t=100: stm_read {_readout_share(stm):.0%}, "
+            f"gvos_scm {_readout_share(gcm):.0%} (readout {stm['seconds_readout']:.4f} vs "
+            f"{gcm['seconds_readout']:.4f} s)"
+        )
     gcm_rows = [r for r in rows if r["variant"] == "gvos_scm"]
     if gcm_rows:
         mib = gcm_rows[-1]["memory_bytes"] / MIB
@@ -67,14 +93,21 @@ def target_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _optional(row: dict, column: str, width: int, digits: int) -> str:
+    return f"{row[column]:>{width}.{digits}f}" if _has(row, column) else f"{'-':>{width}}"
+
+
 def results_table(rows: list[dict]) -> str:
-    """Fixed-width table: variant, t, s/frame (median, min-max), FPS, memory state MiB, peak MiB."""
-    header = f"{'variant':<18}{'t':>6}{'s/frame':>10}{'min':>9}{'max':>9}{'fps':>8}{'mem MiB':>10}{'peak MiB':>10}"
+    """Fixed-width table: variant, t, s/frame (median, min-max), FPS, memory state MiB, peak MiB, and
+    from the breakdown the readout's seconds and the GFLOPs of the step and of its readout."""
+    header = (f"{'variant':<18}{'t':>6}{'s/frame':>10}{'min':>9}{'max':>9}{'fps':>8}{'mem MiB':>10}"
+              f"{'peak MiB':>10}{'read s':>9}{'GFLOP':>9}{'read GFLOP':>11}")
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             f"{r['variant']:<18}{r['t']:>6}{r['seconds_per_frame']:>10.4f}{r['seconds_per_frame_min']:>9.4f}"
             f"{r['seconds_per_frame_max']:>9.4f}{r['fps']:>8.2f}{r['memory_bytes'] / MIB:>10.2f}"
-            f"{r['peak_memory_bytes'] / MIB:>10.1f}"
+            f"{r['peak_memory_bytes'] / MIB:>10.1f}{_optional(r, 'seconds_readout', 9, 4)}"
+            f"{_optional(r, 'gflops_per_frame', 9, 1)}{_optional(r, 'gflops_readout', 11, 2)}"
         )
     return "\n".join(lines)
