@@ -11,6 +11,11 @@ warm-up and timed ``engine.step`` calls run, each on a new frame and each starti
 t-frame memory (``benchmarking.runner``). Writes ``OUT/speed.csv`` and ``OUT/memory_vs_t.csv`` (the same
 tidy rows, one per variant x t) and prints the paper's targets computed from them
 (``benchmarking.summary``). Refuses, before allocating, t values whose memory would not fit.
+
+Unless ``--no-breakdown``, a second pass times each section of the step (query encoder, readout,
+decoder, memorize) and counts its FLOPs (``benchmarking.breakdown``): the FLOP ratio of two variants
+is the same on every machine, the time ratio depends on how fast the machine runs the STM read's
+matrix products relative to the convolutions.
 """
 
 from __future__ import annotations

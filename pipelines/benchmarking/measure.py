@@ -1,7 +1,8 @@
 """Wall time of one call and the peak memory around it, on CPU or CUDA.
 
 CPU: ``time.perf_counter``; peak = the process's resident-set high-water mark (``VmHWM``), reset before
-each measured block by writing ``5`` to ``/proc/self/clear_refs`` (Linux >= 4.0). Where that reset is not
+each measured block by writing ``5`` to ``/proc/self/clear_refs`` (Linux >= 4.0), after handing freed heap
+memory back to the OS so that earlier blocks' freed tensors do not count. Where that reset is not
 possible the peak is the lifetime maximum (``resource.getrusage``) and ``peak_memory_kind`` says so.
 CUDA: ``torch.cuda.synchronize`` plus CUDA events for time; ``torch.cuda.reset_peak_memory_stats`` /
 ``max_memory_allocated`` for the peak (tensor allocations only, not the caching allocator's reserve).
@@ -9,6 +10,8 @@ CUDA: ``torch.cuda.synchronize`` plus CUDA events for time; ``torch.cuda.reset_p
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import re
 import resource
 import sys
@@ -46,6 +49,15 @@ def _vm_hwm_bytes() -> int | None:
     return int(match.group(1)) * 1024 if match else None
 
 
+def _trim_heap() -> None:
+    """Hand memory freed by earlier blocks back to the OS (glibc ``malloc_trim``), so that the resident
+    set a block starts from holds what is alive, not what an earlier variant's memory bank left behind."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the peak may include freed memory
+        pass
+
+
 def _reset_rss_peak() -> bool:
     try:
         PROC_CLEAR_REFS.write_text("5")
@@ -72,6 +84,8 @@ class PeakMemory:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
         elif self.kind == "cpu_peak_rss":
+            gc.collect()
+            _trim_heap()
             _reset_rss_peak()
 
     def read(self) -> int:

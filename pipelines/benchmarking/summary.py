@@ -76,7 +76,8 @@ def target_lines(rows: list[dict]) -> list[str]:
         mib = gcm_rows[-1]["memory_bytes"] / MIB
         lines.append(f"gvos_scm memory at any t: {mib:.3f} MiB vs paper about {PAPER_GCM_MB:g} MB")
     sizes = {(r["height"], r["width"]) for r in rows if "height" in r}
-    if sizes and sizes != {PAPER_SIZE}:
+    objects = {r["objects"] for r in rows if "objects" in r}
+    if (sizes and sizes != {PAPER_SIZE}) or (objects and objects != {1}):
         lines.append("note: Table 3 numbers are for 480x854 (C_N=128, C_M=512, stride 16, 1 object); "
                      "this run's memory differs by design")
     for t, paper_mib in PAPER_STM_MIB.items():
