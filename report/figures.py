@@ -141,7 +141,7 @@ def time_breakdown(results: dict, out: Path, measured_label: str) -> Path | None
         return None
     sel = sel.sort_index()
     labels = [f"{variant} t={t}" for variant, t in sel.index]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sel) + 1.8))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sel) + 2.2))
     left = pd.Series(0.0, index=sel.index)
     for name, colour in zip(SECTIONS, sns.color_palette("deep", len(SECTIONS)), strict=True):
         ax.barh(labels, sel[f"seconds_{name}"], left=left, color=colour, label=name)
@@ -151,9 +151,10 @@ def time_breakdown(results: dict, out: Path, measured_label: str) -> Path | None
             ax.annotate(f"{gflops:.1f} GFLOP", (total, label), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel(f"seconds per frame, by section (measured: {measured_label})")
-    ax.set_title("Where a step's time goes", fontsize=11)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlim(0, float(left.max()) * 1.18)  # room for the GFLOP labels
+    ax.set_xlabel("seconds per frame, by section of the step")
+    ax.set_title(f"Where a step's time goes\nmeasured: {measured_label}", fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(SECTIONS), frameon=False)
     return _save(fig, out / "time_breakdown.png")
 
 
