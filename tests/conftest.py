@@ -1,10 +1,11 @@
-"""Shared fixtures: the smoke-sized synthetic dataset (made once per test session) and the golden data."""
+"""Shared fixtures: one torch thread, the smoke-sized synthetic dataset (made once per test session) and the golden data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,3 +30,13 @@ def golden_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"golden data not found at {path}")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module's tests: the shared CPU makes multi-threaded tiny convolutions spin
+    rather than work. Use with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

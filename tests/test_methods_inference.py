@@ -2,21 +2,13 @@
 
 import pytest
 import torch
+from tiny_model import TINY_MODEL
 
 from methods.inference import CopyFirstFrameEngine, InferenceEngine, build_engine
 from methods.variants import VARIANTS, build_model
 
-TINY = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
-        "decoder_dim": 32, "aspp_rates": [2, 4]}
+pytestmark = pytest.mark.usefixtures("one_thread")
 H, W = 33, 47
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _video(n=5, seed=0):
@@ -31,7 +23,7 @@ def _video(n=5, seed=0):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_every_variant_runs_a_video_with_a_late_object(variant):
     torch.manual_seed(0)
-    engine = build_engine(variant, cfg=TINY)
+    engine = build_engine(variant, cfg=TINY_MODEL)
     frames, first = _video()
     late = torch.zeros(H, W, dtype=torch.long)
     late[0:5, 30:45] = 5
@@ -58,7 +50,7 @@ def test_every_variant_runs_a_video_with_a_late_object(variant):
 def test_engine_matches_training_forward():
     """Frame 1 of the stepwise engine equals the training forward's first prediction (eval mode)."""
     torch.manual_seed(0)
-    model = build_model("gvos_scm", TINY).eval()
+    model = build_model("gvos_scm", TINY_MODEL).eval()
     frames, first = _video(n=2)
     masks = torch.stack([(first == 1), (first == 2)]).float()[None]
     with torch.no_grad():
@@ -72,7 +64,7 @@ def test_engine_matches_training_forward():
 @pytest.mark.parametrize("variant", ["gvos_scm", "stm_read"])
 def test_memory_bytes_over_time(variant):
     torch.manual_seed(0)
-    engine = build_engine(variant, cfg=TINY)
+    engine = build_engine(variant, cfg=TINY_MODEL)
     frames, first = _video(n=10)
     sizes = {}
     for t, frame in enumerate(frames, start=1):
@@ -107,7 +99,7 @@ def test_copy_first_frame_repeats_given_masks():
 
 
 def test_engine_errors():
-    engine = build_engine("gvos_scm", cfg=TINY)
+    engine = build_engine("gvos_scm", cfg=TINY_MODEL)
     frames, first = _video(n=2)
     with pytest.raises(ValueError, match="first step"):
         engine.step(frames[0])
@@ -121,4 +113,4 @@ def test_engine_errors():
     with pytest.raises(ValueError, match="size"):
         engine.step(torch.rand(3, H + 1, W))
     with pytest.raises(ValueError, match="differs"):
-        InferenceEngine(engine.model, {**TINY, "key_dim": 8})
+        InferenceEngine(engine.model, {**TINY_MODEL, "key_dim": 8})

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from tiny_model import TINY_MODEL
 from torch import nn
 from torchvision.ops.misc import FrozenBatchNorm2d
 
@@ -9,18 +10,7 @@ from methods.backbone import ResNetEncoder
 from methods.modules import Decoder, ResidualRefinement, SpatialConstraint, soft_aggregate
 from methods.variants import build_model
 
-TINY = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
-        "decoder_dim": 32, "aspp_rates": [2, 4]}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One thread: the shared CPU makes multi-threaded tiny convolutions spin rather than work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _clip(b=2, t=3, o=2, h=33, w=47, seed=0):
@@ -71,7 +61,7 @@ def test_soft_aggregate():
 @pytest.mark.parametrize("variant", ["gvos_scm", "stm_read", "no_scm", "no_refine", "no_aspp"])
 @pytest.mark.parametrize("objects", [1, 3])
 def test_forward_shapes(variant, objects):
-    model = build_model(variant, TINY).eval()
+    model = build_model(variant, TINY_MODEL).eval()
     frames, masks, valid = _clip(o=objects)
     with torch.no_grad():
         out = model(frames, masks, valid)
@@ -85,7 +75,7 @@ def test_forward_shapes(variant, objects):
 
 
 def test_layer3_backbone_and_building_blocks():
-    model = build_model("gvos_scm", {**TINY, "backbone_stage": "layer3"}).eval()
+    model = build_model("gvos_scm", {**TINY_MODEL, "backbone_stage": "layer3"}).eval()
     frames = torch.rand(1, 3, 64, 96)
     with torch.no_grad():
         key, value = model.memorize(frames, torch.rand(1, 2, 64, 96))
@@ -102,7 +92,7 @@ def test_layer3_backbone_and_building_blocks():
 
 
 def test_gradients_reach_every_trainable_parameter():
-    model = build_model("gvos_scm", TINY).train()
+    model = build_model("gvos_scm", TINY_MODEL).train()
     frames, masks, valid = _clip(b=2, o=2)
     out = model(frames, masks, valid)
     from methods.losses import total_loss
@@ -116,7 +106,7 @@ def test_gradients_reach_every_trainable_parameter():
 
 
 def test_frozen_batchnorm_stays_frozen():
-    model = build_model("gvos_scm", TINY)
+    model = build_model("gvos_scm", TINY_MODEL)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     frozen = [m for m in model.modules() if isinstance(m, FrozenBatchNorm2d)]
     assert frozen
@@ -132,12 +122,12 @@ def test_frozen_batchnorm_stays_frozen():
 
 
 def test_unfrozen_batchnorm_is_trainable():
-    model = build_model("gvos_scm", {**TINY, "freeze_bn": False})
+    model = build_model("gvos_scm", {**TINY_MODEL, "freeze_bn": False})
     assert any(isinstance(m, nn.BatchNorm2d) and m.weight.requires_grad for m in model.modules())
 
 
 def test_forward_rejects_bad_shapes():
-    model = build_model("gvos_scm", TINY)
+    model = build_model("gvos_scm", TINY_MODEL)
     frames, masks, valid = _clip()
     with pytest.raises(ValueError, match="frames"):
         model(frames[:, :1], masks, valid)
