@@ -115,3 +115,10 @@ def test_bad_inputs(ytvos):
     write_meta(root / "valid" / "meta.json", {"v1": {1: "cat", 2: "zebra", 3: "owl"}})
     with pytest.raises(DataError, match=r"objects \[3\]"):
         evaluate_youtubevos(root, pred, workers=1)
+
+
+def test_prediction_of_another_size_names_both_sizes(ytvos):
+    root, pred = ytvos
+    write_mask(pred / "v1" / "00002.png", np.zeros((H, W + 2), np.uint8))
+    with pytest.raises(DataError, match=rf"video v1, frame 00002: prediction is {H}x{W + 2}, ground truth is {H}x{W}"):
+        evaluate_youtubevos(root, pred, workers=1)

@@ -25,6 +25,7 @@ import numpy as np
 from pipelines.data.errors import DataError
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.boundary import boundary_radius
+from pipelines.evaluation.frames import read_mask_pair
 from pipelines.evaluation.parallel import run_tasks
 from pipelines.evaluation.result import (
     GLOBAL_COLUMNS,
@@ -107,20 +108,8 @@ def plan_sequence(gt_root: Path, pred_root: Path, name: str, year: str, resoluti
 def load_frame_pair(plan: SequencePlan, frame: str) -> tuple[np.ndarray, np.ndarray]:
     """GT and prediction of one frame as ``uint8 (H, W)``, cleaned and checked."""
     gt_path, pred_path = plan.gt_dir / f"{frame}.png", plan.pred_dir / f"{frame}.png"
-    gt, pred = read_mask(gt_path), read_mask(pred_path)
     where = f"sequence {plan.name}, frame {frame}"
-    if gt.shape != plan.shape:
-        raise DataError(
-            gt_path,
-            f"{where}: ground truth is {gt.shape[0]}x{gt.shape[1]}, "
-            f"the sequence's first frame is {plan.shape[0]}x{plan.shape[1]}",
-        )
-    if pred.shape != gt.shape:
-        raise DataError(
-            pred_path,
-            f"{where}: prediction is {pred.shape[0]}x{pred.shape[1]}, "
-            f"ground truth is {gt.shape[0]}x{gt.shape[1]}",
-        )
+    gt, pred = read_mask_pair(gt_path, pred_path, plan.shape, where, "the sequence's first frame is")
     if plan.merge_objects:
         return merge_to_single_object(gt), merge_to_single_object(pred)
     num_objects = len(plan.object_ids)

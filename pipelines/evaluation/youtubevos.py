@@ -30,6 +30,7 @@ from pipelines.data.errors import DataError
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.davis import import_pandas
+from pipelines.evaluation.frames import read_mask_pair
 from pipelines.evaluation.parallel import run_tasks
 from pipelines.evaluation.result import (
     PER_FRAME_COLUMNS,
@@ -124,20 +125,8 @@ def score_video_frames(task: tuple[int, VideoPlan, tuple[str, ...]]):
     rows = []
     for frame in frames:
         gt_path, pred_path = plan.gt_dir / f"{frame}.png", plan.pred_dir / f"{frame}.png"
-        gt, pred = read_mask(gt_path), read_mask(pred_path)
         where = f"video {plan.name}, frame {frame}"
-        if gt.shape != plan.shape:
-            raise DataError(
-                gt_path,
-                f"{where}: ground truth is {gt.shape[0]}x{gt.shape[1]}, "
-                f"expected {plan.shape[0]}x{plan.shape[1]}",
-            )
-        if pred.shape != gt.shape:
-            raise DataError(
-                pred_path,
-                f"{where}: prediction is {pred.shape[0]}x{pred.shape[1]}, "
-                f"ground truth is {gt.shape[0]}x{gt.shape[1]}",
-            )
+        gt, pred = read_mask_pair(gt_path, pred_path, plan.shape, where, "expected")
         gt[~lookup[gt]] = 0  # void and unlisted ids are background
         unknown = sorted(set(np.unique(pred).tolist()) - {0} - set(objects))
         if unknown:
