@@ -1,7 +1,7 @@
 """Network hyper-parameters: the `model:` section of the suite's config files.
 
 The paper states neither backbone, channel counts, ASPP rates nor decoder width
-(see shared/paper/hyperparameters.csv); the defaults follow STM, which GVOS-SCM builds on:
+(see report/paper_tables/hyperparameters.csv); the defaults follow STM, which GVOS-SCM builds on:
 ResNet-50 cut after layer3 (stride 16), C_N = 128 key and C_M = 512 value channels.
 ASPP rates follow DeepLabV3 at output stride 16 (1x1 branch + rates 6/12/18 + image pooling).
 """

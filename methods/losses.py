@@ -1,7 +1,7 @@
 """Training losses: hybrid BCE + SSIM + IoU (paper eq. 7-10) and cross-entropy on the
 soft-aggregated logits (sec. 3.4.1).
 
-Choices where the paper is silent (shared/paper/hyperparameters.csv):
+Choices where the paper is silent (report/paper_tables/hyperparameters.csv):
 - BCE is averaged over pixels (BASNet's implementation) rather than summed as eq. 8 prints, so the
   three hybrid terms are all O(1) and independent of the crop size.
 - SSIM (eq. 9) uses BASNet's window: 11x11 Gaussian, sigma 1.5, C1 = 0.01^2, C2 = 0.03^2, zero

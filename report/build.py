@@ -1,7 +1,7 @@
 """Render the report: figures (PNG) and Tables 1-6 into one HTML page, from whatever results/*.csv
 exist (a missing table becomes a note on the page, never a crash).
 
-    python -m report.build --results results --paper ../shared/paper --out report/build
+    python -m report.build --results results [--paper DIR] --out report/build
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m report.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", default="results", help="folder with results/*.csv")
-    parser.add_argument("--paper", default=None, help="the paper's tables (default: ../shared/paper)")
+    parser.add_argument("--paper", default=None, help="the paper's tables (default: report/paper_tables)")
     parser.add_argument("--out", default="report/build", help="output folder")
     args = parser.parse_args(argv)
     if not Path(args.results).is_dir():

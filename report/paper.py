@@ -1,4 +1,5 @@
-"""The paper's tables as shipped in ../shared/paper (all values *reported* by the paper)."""
+"""The paper's tables as CSV, shipped in report/paper_tables/ (all values *reported* by the paper;
+where each number comes from and the paper's inconsistencies: report/paper_tables/README.md)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ PAPER_FILES = {
 
 
 def default_paper_dir() -> Path:
-    """../shared/paper next to the repository root."""
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "paper"
+    """report/paper_tables/ inside the repository."""
+    return Path(__file__).resolve().parent / "paper_tables"
 
 
 def load_paper(paper_dir: str | Path | None) -> dict[str, pd.DataFrame | None]:

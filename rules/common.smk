@@ -135,7 +135,7 @@ def _write_effective_config(path, content):
 
 _write_effective_config(EFFECTIVE_CONFIG, EFFECTIVE)
 
-PAPER_DIR = config["report"].get("paper_dir") or str(REPO.parent / "shared" / "paper")
+PAPER_DIR = config["report"].get("paper_dir") or str(REPO / "report" / "paper_tables")
 
 
 # ---- helpers used by the rules

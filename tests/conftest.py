@@ -8,6 +8,7 @@ import pytest
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = REPO_ROOT / "tests" / "data" / "golden" / "davis2017"
 
 
 @pytest.fixture(scope="session")
@@ -25,11 +26,8 @@ def smoke_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
-    """The golden DAVIS-2017 evaluation set (../shared/golden/davis2017 from the repository root)."""
-    path = (REPO_ROOT / ".." / "shared" / "golden" / "davis2017").resolve()
-    if not path.is_dir():
-        pytest.skip(f"golden data not found at {path}")
-    return path
+    """The golden DAVIS-2017 evaluation set shipped in tests/data/golden/davis2017."""
+    return GOLDEN
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Our evaluator against the official davis2017-evaluation outputs in ../shared/golden/davis2017."""
+"""Our evaluator against the official davis2017-evaluation outputs in tests/data/golden/davis2017."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from pipelines.evaluate import evaluate_davis, main
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.statistics import decay_bin_edges
 
-GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden" / "davis2017"
-pytestmark = pytest.mark.skipif(
-    not (GOLDEN / "per_frame.json").is_file(), reason="golden DAVIS data not present"
-)
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden" / "davis2017"
 TOL = 1e-6
 
 

@@ -1,7 +1,7 @@
 """Side-by-side timing of our evaluator against the official davis2017-evaluation.
 
     python -m pipelines.evaluation.bench --gt DAVIS_ROOT --pred PRED_DIR \\
-        --official-python /tmp/refvenv/bin/python [--official-dir ../shared/tools/davis2017-evaluation] \\
+        --official-python /tmp/refvenv/bin/python --official-dir CLONE_OF_davis2017-evaluation \\
         [--split val] [--repeats 3] [--scale 1] [--workers 2]
 
 Both are run as whole command lines (interpreter start and imports included), alternating, each
@@ -28,7 +28,6 @@ from pipelines.data.errors import DataError
 from pipelines.evaluation.davis import read_sequence_list
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OFFICIAL_DIR = REPO_ROOT.parent / "shared" / "tools" / "davis2017-evaluation"
 
 
 def scaled_copy(gt_root: Path, pred_root: Path, split: str, scale: int, work: Path) -> tuple[Path, Path]:
@@ -79,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--official-python", required=True, help="python of a venv with the official's dependencies"
     )
-    parser.add_argument("--official-dir", type=Path, default=DEFAULT_OFFICIAL_DIR)
+    parser.add_argument("--official-dir", type=Path, required=True,
+                        help="a clone of davisvideochallenge/davis2017-evaluation")
     parser.add_argument("--split", default="val")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", type=int, default=1)
