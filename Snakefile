@@ -2,9 +2,9 @@
 #   snakemake --cores 8 report                                 (embedded CPU default, synthetic data)
 #   snakemake --cores 2 --configfile config/smoke.yaml report  (tiny, minutes)
 #   snakemake --profile profiles/slurm --configfile config/paper.yaml report
-# Rule graph: synthetic_data -> train_{pretrain,main,full} -> predict -> evaluate -> collect -> report,
-#             benchmark -> report.  Config checks (schema, variants, dataset paths, model keys) run
-#             in rules/common.smk before any job starts.
+# Rule graph: synthetic_data -> train (stage pretrain_only / main_only / full) -> predict -> evaluate ->
+#             collect -> report, benchmark -> report.  Config checks (schema, variants, dataset
+#             folders, model and train keys) run in rules/common.smk before any job starts.
 
 import os
 
@@ -36,3 +36,4 @@ rule all:
     default_target: True
     input:
         "report/build/index.html",
+        RESULT_TABLES,

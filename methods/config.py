@@ -3,17 +3,26 @@
 The paper states neither backbone, channel counts, ASPP rates nor decoder width
 (see report/paper_tables/hyperparameters.csv); the defaults follow STM, which GVOS-SCM builds on:
 ResNet-50 cut after layer3 (stride 16), C_N = 128 key and C_M = 512 value channels.
-ASPP rates follow DeepLabV3 at output stride 16 (1x1 branch + rates 6/12/18 + image pooling).
+
+ASPP is torchvision's DeepLabV3 module: a 1x1 branch, one 3x3 branch per entry of ``aspp_rates``
+(the dilation), an image-pooling branch, a 1x1 projection, BatchNorm + ReLU in every branch and
+Dropout(0.5) after the projection. The 1x1 branch is always there, so ``aspp_rates`` lists only the
+dilated 3x3 branches: DeepLabV3 at output stride 16 uses [6, 12, 18] (the default and the paper
+config); a rate of 1 would add an undilated 3x3 branch beside the 1x1 one.
+
+``freeze_bn`` freezes the BatchNorm layers of the two ResNet encoders only (paper 4.2.3, meant for a
+pretrained backbone); the randomly initialised BatchNorms of ASPP and the refinement module train.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 BACKBONES = ("resnet18", "resnet34", "resnet50")
 BACKBONE_STAGES = {"layer2": 8, "layer3": 16}  # stage -> output stride
-READOUTS = ("gcm", "stm")
+MIN_PAD_MULTIPLE = 16  # frames are padded to a multiple of this (and of the stride)
 
 
 @dataclass
@@ -40,6 +49,16 @@ class ModelConfig:
     def stride(self) -> int:
         """Output stride of the encoders (8 for layer2, 16 for layer3)."""
         return BACKBONE_STAGES[self.backbone_stage]
+
+    @property
+    def pad_multiple(self) -> int:
+        """Frames are padded at the bottom / right to a multiple of this before encoding."""
+        return max(MIN_PAD_MULTIPLE, self.stride)
+
+    def feature_positions(self, height: int, width: int) -> int:
+        """h * w of the encoders' top feature map for an H x W frame (after padding)."""
+        pad = self.pad_multiple
+        return (math.ceil(height / pad) * pad // self.stride) * (math.ceil(width / pad) * pad // self.stride)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> ModelConfig:
@@ -76,8 +95,10 @@ def _validate(cfg: ModelConfig) -> None:
         value = getattr(cfg, key)
         if not _is_int(value) or value < 1:
             raise bad(key, "must be a positive integer")
+    from methods.memory import READOUTS  # the registry (imports torch, so only when validating)
+
     if cfg.readout not in READOUTS:
-        raise bad("readout", f"must be one of {list(READOUTS)}")
+        raise bad("readout", f"must be one of {list(READOUTS)} (methods.memory.READOUTS)")
     for key in ("scm", "aspp", "refine", "freeze_bn"):
         if not isinstance(getattr(cfg, key), bool):
             raise bad(key, "must be true or false")

@@ -12,6 +12,9 @@ Every frame's final prediction is written to the memory (GCM: into the running m
 the bank, permanently every ``mem_every`` frames, else as the temporary previous-frame entry).
 To fill the memory without running the network t times (benchmarks), step once with the first
 mask, then ``key, value = engine.memory_entry(frame, mask)`` and ``engine.memory.update(key, value)``.
+``state = engine.snapshot()`` captures the per-video state (tracked objects, memory, previous mask)
+without copying the memory's tensors, ``engine.restore(state)`` puts it back, ``engine.reset()``
+clears it for a new video.
 
 A step runs the sections of ``STEP_SECTIONS`` in that order (the first frame: ``memorize`` only).
 Setting ``engine.section_hook`` to a callable ``name -> context manager`` brackets each section with
@@ -23,6 +26,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -66,12 +70,31 @@ def _given_objects(mask: Tensor | None, objects: list[int] | None, size: tuple[i
 
 
 class _Tracker:
-    """Object ids and the frame size shared by both engines."""
+    """Object ids, the frame size and the snapshot / restore of the per-video state, shared by both engines."""
+
+    memory: Any
 
     def reset(self) -> None:
         self.object_ids: list[int] = []
         self.size: tuple[int, int] | None = None
         self.frame_index = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """The per-video state; tensors are shared, not copied (nothing writes into a stored tensor)."""
+        return {"object_ids": list(self.object_ids), "size": self.size, "frame_index": self.frame_index,
+                "memory": self.memory.state(), **self._own_state()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.object_ids = list(state["object_ids"])
+        self.size, self.frame_index = state["size"], state["frame_index"]
+        self.memory.load_state(state["memory"])
+        self._load_own_state(state)
+
+    def _own_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_own_state(self, state: dict[str, Any]) -> None:
+        pass
 
     def _start_step(self, image: Tensor, mask: Tensor | None, objects: list[int] | None) -> list[int]:
         _check_image(image)
@@ -128,6 +151,12 @@ class InferenceEngine(_Tracker):
         super().reset()
         self.memory = self.model.new_memory()
         self.prev_probs: Tensor | None = None  # (N, 1, Hp, Wp) on the device
+
+    def _own_state(self) -> dict[str, Any]:
+        return {"prev_probs": self.prev_probs}
+
+    def _load_own_state(self, state: dict[str, Any]) -> None:
+        self.prev_probs = state["prev_probs"]
 
     def memory_bytes(self) -> int:
         return self.memory.nbytes()
@@ -202,6 +231,12 @@ class LabelMemory:
     def update(self, labels: Tensor) -> None:
         self.labels = labels.clone()
         self.num_frames += 1
+
+    def state(self) -> dict[str, Any]:
+        return {"labels": self.labels, "num_frames": self.num_frames}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.labels, self.num_frames = state["labels"], state["num_frames"]
 
     def nbytes(self) -> int:
         return 0 if self.labels is None else self.labels.numel() * self.labels.element_size()

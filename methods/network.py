@@ -14,7 +14,7 @@ from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from methods.backbone import ResNetEncoder, freeze_batchnorm
 from methods.config import ModelConfig
-from methods.memory import GlobalContextMemory, SpaceTimeMemory, build_memory
+from methods.memory import Readout, build_memory
 from methods.modules import Decoder, ResidualRefinement, SpatialConstraint, soft_aggregate, upsample_to
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -69,8 +69,9 @@ class GVOSNet(nn.Module):
         self.refiner = ResidualRefinement(cfg.decoder_dim) if cfg.refine else None
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        if cfg.freeze_bn:
-            freeze_batchnorm(self)
+        if cfg.freeze_bn:  # the pretrained encoders only: ASPP and refinement BatchNorms start random and train
+            freeze_batchnorm(self.memory_encoder)
+            freeze_batchnorm(self.query_encoder)
 
     @property
     def stride(self) -> int:
@@ -78,10 +79,10 @@ class GVOSNet(nn.Module):
 
     @property
     def pad_multiple(self) -> int:
-        return max(16, self.cfg.stride)
+        return self.cfg.pad_multiple
 
-    def new_memory(self) -> GlobalContextMemory | SpaceTimeMemory:
-        return build_memory(self.cfg.readout, self.cfg.mem_every)
+    def new_memory(self) -> Readout:
+        return build_memory(self.cfg)
 
     def normalize(self, frames: Tensor) -> Tensor:
         return (frames - self.mean.to(frames.dtype)) / self.std.to(frames.dtype)

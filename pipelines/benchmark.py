@@ -30,8 +30,7 @@ from pipelines.benchmarking.settings import BenchmarkSettings, merge
 from pipelines.benchmarking.summary import results_table, target_lines
 from pipelines.cli import run_cli
 from pipelines.config_file import load_config
-from pipelines.data.errors import DataError
-from pipelines.data.masks import atomic_save
+from pipelines.files import DataError, atomic_save
 
 OUTPUT_FILES = ("speed.csv", "memory_vs_t.csv")
 
@@ -62,12 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
-    from methods.variants import VARIANTS
-
     cli = {key: getattr(args, key) for key in
            ("variants", "backbone", "size", "t", "repeats", "warmup", "device", "objects", "amp", "threads",
             "breakdown", "tf32")}
-    return merge(load_config(args.config), cli, list(VARIANTS))
+    return merge(load_config(args.config), cli)
 
 
 def write_rows(rows: list[dict], out_dir: str | Path) -> list[Path]:

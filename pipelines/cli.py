@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from pipelines.data.errors import DataError
+from pipelines.files import DataError
 
 log = logging.getLogger("gvos")
 

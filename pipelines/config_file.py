@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.data.errors import DataError
+from pipelines.files import DataError
 
 
 def load_config(path: str | Path | None) -> dict:

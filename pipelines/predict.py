@@ -2,33 +2,36 @@
 write palette PNGs ``PRED_DIR/<sequence>/<frame>.png``, ready for pipelines.evaluate and the
 official DAVIS / YouTube-VOS tools.
 
-    python -m pipelines.predict [--config CONFIG] (--checkpoint CKPT | --variant copy_first_frame) \
+    python -m pipelines.predict [--config CONFIG] --checkpoint CKPT [--variant V --stage S --seed N] \
         --data ROOT --dataset {davis2017,davis2016,youtubevos} --split val --out PRED_DIR
+    python -m pipelines.predict --variant copy_first_frame --data ROOT --dataset ... --out PRED_DIR
 
 ``ROOT`` is the dataset's own root (the folder holding ``JPEGImages``/``Annotations`` for DAVIS,
 ``train``/``valid`` for YouTube-VOS). DAVIS: every frame is written, frame 0 is the given mask;
 ``davis2016`` merges all objects into one (id 1). YouTube-VOS: each object is introduced at its
-first annotated frame; frames before any object are written empty. The output folder is built
-under a temporary name and renamed when complete.
+first annotated frame; frames before any object are written empty.
+
+With ``--checkpoint``, the ``--variant``, ``--stage``, ``--seed`` and ``--config-hash`` given are the
+identity the checkpoint must have (``methods.checkpoint``): a checkpoint of another run is refused.
+The output folder is built beside PRED_DIR and renamed into place when complete; an existing PRED_DIR
+is replaced only if this suite wrote it (or with ``--overwrite``), never if it is or holds an input.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from pipelines.checkpoint import load_checkpoint
 from pipelines.cli import run_cli
 from pipelines.config_file import load_config
-from pipelines.data.errors import DataError
 from pipelines.data.masks import VOID_ID, write_mask
+from pipelines.files import DataError, OutputFolder
+from pipelines.runtime import resolve_device, set_threads
 
 log = logging.getLogger("gvos.predict")
 
@@ -48,23 +51,20 @@ def open_dataset(dataset: str, root: Path, split: str):
     return YouTubeVOSDataset(root, split="valid" if split in ("val", "valid") else split)
 
 
-def build_engine(checkpoint: Path | None, variant: str | None, model_section: dict | None, device: torch.device):
-    """InferenceEngine from a checkpoint (its own model config and weights) or a non-learned variant."""
+def build_engine(args: argparse.Namespace, config: dict, device: torch.device):
+    """The inference engine: a checkpoint's ready model (its identity checked against the flags), or a
+    non-learned variant."""
     from methods import inference, variants
+    from methods.checkpoint import load_model
 
-    if checkpoint is None:
-        if variants.is_learned(variant):
-            raise ValueError(f"variant {variant!r} is learned: pass --checkpoint instead of --variant")
-        return inference.build_engine(variant, cfg=variants.model_config(variant, model_section), device=device)
-    from methods.config import ModelConfig
-    from methods.network import GVOSNet
-
-    ckpt = load_checkpoint(checkpoint)
-    cfg = ModelConfig.from_dict(ckpt["model_config"])
-    model = GVOSNet(cfg)
-    model.load_state_dict(ckpt["state_dict"])
-    model.to(device).eval()
-    return inference.build_engine(ckpt["variant"], model=model, cfg=cfg, device=device)
+    if args.checkpoint is None:
+        defs = variants.variant_defs(config)
+        if variants.is_learned(args.variant, defs):
+            raise ValueError(f"variant {args.variant!r} is learned: pass --checkpoint (and --variant to check it)")
+        return inference.build_engine(args.variant)
+    model, ckpt = load_model(args.checkpoint, device, variant=args.variant, stage=args.stage, seed=args.seed,
+                             config_hash=args.config_hash)
+    return inference.InferenceEngine(model, device=device)
 
 
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
@@ -110,53 +110,44 @@ def segment_video(engine, sample, merge_objects: bool = False) -> np.ndarray:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipelines.predict", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, help="YAML config; its model section builds non-learned variants")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", type=Path, help="checkpoint.pt written by pipelines.train")
-    source.add_argument("--variant", help="non-learned variant, e.g. copy_first_frame")
+    parser.add_argument("--config", type=Path, help="YAML config (user variant definitions)")
+    parser.add_argument("--checkpoint", type=Path, help="checkpoint.pt written by pipelines.train")
+    parser.add_argument("--variant", help="with --checkpoint: the variant it must hold; alone: a non-learned "
+                                          "variant, e.g. copy_first_frame")
+    parser.add_argument("--stage", choices=("pretrain", "main", "full"), help="the stage the checkpoint must be of")
+    parser.add_argument("--seed", type=int, help="the seed the checkpoint must be of")
+    parser.add_argument("--config-hash", help="the run hash the checkpoint must carry")
     parser.add_argument("--data", required=True, type=Path, help="dataset root")
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--split", default="val")
     parser.add_argument("--out", required=True, type=Path, help="prediction folder (replaced when complete)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out even if this suite did not write it")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (0 = torch's default); match the job's cores to avoid oversubscription")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.checkpoint is None and args.variant is None:
+        parser.error("give --checkpoint (a trained model) or --variant (a non-learned baseline)")
+    if args.checkpoint is None and (args.stage or args.seed is not None or args.config_hash):
+        parser.error("--stage, --seed and --config-hash check a --checkpoint")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from pipelines.train import resolve_device
-
     config = load_config(args.config)
+    output = OutputFolder(args.out, inputs=[args.data, args.checkpoint, args.config], overwrite=args.overwrite)
     device = resolve_device(args.device)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     reader = open_dataset(args.dataset, args.data, args.split)
-    engine = build_engine(args.checkpoint, args.variant, config.get("model"), device)
-
-    out: Path = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        with torch.inference_mode():
-            for name in tqdm(reader.sequences, desc=f"predict {args.dataset}", unit="video"):
-                sample = reader.load_video(name)
-                labels = segment_video(engine, sample, merge_objects=args.dataset == "davis2016")
-                for frame_name, label in zip(sample.frame_names, labels, strict=True):
-                    write_mask(tmp / name / f"{frame_name}.png", label)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    print(f"{out}: {len(reader.sequences)} videos")
+    engine = build_engine(args, config, device)
+    with output as tmp, torch.inference_mode():
+        for name in tqdm(reader.sequences, desc=f"predict {args.dataset}", unit="video"):
+            sample = reader.load_video(name)
+            labels = segment_video(engine, sample, merge_objects=args.dataset == "davis2016")
+            for frame_name, label in zip(sample.frame_names, labels, strict=True):
+                write_mask(tmp / name / f"{frame_name}.png", label)
+    print(f"{args.out}: {len(reader.sequences)} videos")
     return 0
 
 

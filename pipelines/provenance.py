@@ -1,7 +1,17 @@
-"""What every result row carries so that numbers can be traced: commit, config hash, device."""
+"""What every result row carries so that numbers can be traced (commit, device, torch, threads), and the
+hashes that identify a configuration. One meaning per name:
+
+- ``config_hash`` column / checkpoint key: ``run_hash`` of the run the row or checkpoint belongs to (the
+  config sections its result depends on), or, for benchmark rows, the hash of the benchmark settings.
+- ``section_hash``: any one section or value; the workflow's rerun trigger of cheap steps.
+
+``run_hash`` is computed the same way by the workflow (rerun trigger of a training run, identity
+expected by prediction) and by ``pipelines.train`` (written into the checkpoint), so the two meet.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import platform
@@ -9,9 +19,11 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-import torch
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+BASELINE_STAGE = "none"
+BOOKKEEPING_TRAIN_KEYS = ("checkpoint_every", "log_every")
+"""Keys of the train section that never change the weights (left out of the run hash)."""
 
 
 @lru_cache(maxsize=1)
@@ -30,14 +42,46 @@ def git_commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def config_hash(config: dict) -> str:
-    """Stable 12-hex-digit hash of a (JSON-serialisable) config mapping."""
+def config_hash(config) -> str:
+    """Stable 12-hex-digit hash of a (JSON-serialisable) value."""
     text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def device_name(device: str | torch.device) -> str:
-    """Human-readable device: the CUDA card's name, or the CPU model with its thread count."""
+def section_hash(section) -> str:
+    """Hash of one config section (or any JSON-able value)."""
+    return config_hash({"section": section})
+
+
+def run_hash(config: dict, variant: str, stage: str, seed: int) -> str:
+    """Hash of what one run's result depends on. ``stage`` is the experiment's stage: pretrain_only,
+    main_only, full, or ``none`` for a non-learned baseline (which depends on the data only).
+
+    Included: the data section, the variant's resolved ModelConfig (model section + the variant's
+    overrides, defaults filled in), the train section without bookkeeping keys and without the schedule
+    of a stage the run does not train (pretrain_only ignores train.main, main_only train.pretrain),
+    variant, stage and seed.
+    """
+    if stage == BASELINE_STAGE:
+        return config_hash({"data": config.get("data"), "variant": variant})
+    from methods.variants import model_config, variant_defs
+
+    model = model_config(variant, config.get("model"), variant_defs(config)).to_dict()
+    train = copy.deepcopy(config.get("train") or {})
+    for key in BOOKKEEPING_TRAIN_KEYS:
+        train.pop(key, None)
+    if stage == "pretrain_only":
+        train.pop("main", None)
+    elif stage == "main_only":
+        train.pop("pretrain", None)
+    return config_hash({"data": config.get("data"), "model": model, "train": train,
+                        "variant": variant, "stage": stage, "seed": int(seed)})
+
+
+def device_name(device) -> str:
+    """Human-readable device: the CUDA card's name, or the CPU model."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -52,8 +96,10 @@ def device_name(device: str | torch.device) -> str:
     return f"cpu: {cpu}"
 
 
-def provenance(device: str | torch.device = "cpu", config: dict | None = None) -> dict:
-    """Columns every results row carries."""
+def provenance(device="cpu", config: dict | None = None) -> dict:
+    """Columns every benchmark row carries."""
+    import torch
+
     return {
         "device": device_name(device),
         "torch": torch.__version__,

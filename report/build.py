@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.cli import run_cli
-from pipelines.data.masks import atomic_save
+from pipelines.files import atomic_save
 from report import figures, tables
 from report.paper import load_paper
 from report.results import RESULT_FILES, distinct, load_results
@@ -161,7 +161,6 @@ def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path
     page = render_page(sections, prov, out)
     path = out / "index.html"
     atomic_save(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
-    path.chmod(0o644)
     return path
 
 

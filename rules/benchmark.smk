@@ -19,16 +19,17 @@ rule benchmark:
         backbone=f"--backbone {BENCHMARK['backbone']}" if BENCHMARK.get("backbone") else "",
         size=_size_arg(BENCHMARK["size"]),
         t=",".join(str(t) for t in BENCHMARK["t"]),
-        config_hash=section_hash({"benchmark": BENCHMARK, "model": config["model"]}),
+        config_hash=section_hash({"benchmark": BENCHMARK, "model": config["model"], "defs": VARIANT_DEFS}),
+        threads=job_threads("benchmark"),
+        device=job_device("benchmark"),
     log:
         "logs/benchmark/benchmark.log",
     benchmark:
         "benchmarks/benchmark/benchmark.tsv"
-    threads: resources_of("benchmark").get("threads", 2)
+    threads: job_slots("benchmark")
     resources:
-        gpu=resources_of("benchmark").get("gpu", 0),
-        mem_mb=resources_of("benchmark").get("mem_mb", 8000),
-        runtime=resources_of("benchmark").get("runtime", 60),
+        **job_resources("benchmark"),
     shell:
         "{PY} -m pipelines.benchmark --config {EFFECTIVE_CONFIG} --variants {params.variants} {params.backbone}"
-        " --size {params.size} --t {params.t} --threads {threads} --out results > {log} 2>&1"
+        " --size {params.size} --t {params.t} --threads {params.threads} --device {params.device} --out results"
+        " > {log} 2>&1"

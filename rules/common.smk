@@ -1,7 +1,8 @@
 # Shared by every rule: config checks that must fail before any job starts, the ablation matrix,
-# dataset roots, per-run config hashes and the effective config handed to the CLIs.
+# dataset roots, per-run hashes, the effective config handed to the CLIs, and how jobs share the CPUs.
 
 import copy
+import math
 import os
 import sys
 from pathlib import Path
@@ -13,7 +14,12 @@ REPO = Path(workflow.basedir).resolve()
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from pipelines.collect import DATASET_SPLITS, run_config_hash, section_hash  # noqa: E402
+from methods import variants as _variants  # noqa: E402
+from methods.config import ModelConfig  # noqa: E402
+from pipelines.collect import DATASET_SPLITS  # noqa: E402
+from pipelines.data.roots import DATASET_ROOT_KEY, SYNTHETIC_ROOT, dataset_roots, root_problems  # noqa: E402
+from pipelines.provenance import BASELINE_STAGE, run_hash as _run_hash, section_hash  # noqa: E402
+from pipelines.training.config import TrainConfig  # noqa: E402
 
 # Every CLI runs with the interpreter that runs snakemake (the project venv), with the repository
 # first on the import path: with --directory elsewhere, the workdir's report/ output folder must not
@@ -22,27 +28,25 @@ PY = sys.executable
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
 
 STAGES = ("pretrain_only", "main_only", "full")
-BASELINE_STAGE = "none"
-FALLBACK_VARIANTS = {"gvos_scm", "stm_read", "no_scm", "no_refine", "no_aspp", "copy_first_frame"}
+TRAIN_STAGE = {"pretrain_only": "pretrain", "main_only": "main", "full": "full"}
+"""Experiment stage -> the stage pipelines.train trains (and writes into the checkpoint)."""
 
 
 def config_error(message):
     raise WorkflowError(f"config error: {message}")
 
 
-# ---- variants: the registry in methods/ when it imports, else the names fixed in docs/interfaces.md
-try:
-    from methods.variants import VARIANTS as _REGISTRY, is_learned  # noqa: E402
-
-    KNOWN_VARIANTS = set(_REGISTRY)
-except ImportError:
-    KNOWN_VARIANTS = set(FALLBACK_VARIANTS)
-
-    def is_learned(variant):
-        return variant != "copy_first_frame"
+def _checked(where, check):
+    try:
+        return check()
+    except (ValueError, TypeError, KeyError) as err:
+        config_error(f"{where}: {err}")
 
 
+# ---- the matrix: variants (built-in and the config's own), stages, seeds, datasets
 EXPERIMENTS = config["experiments"]
+VARIANT_DEFS = _checked("experiments.variant_defs", lambda: _variants.variant_defs(config))
+KNOWN_VARIANTS = _variants.catalogue(VARIANT_DEFS)
 VARIANT_STAGES = {variant: list(stages) for variant, stages in EXPERIMENTS["variants"].items()}
 SEEDS = [int(seed) for seed in EXPERIMENTS["seeds"]]
 BASELINES = list(EXPERIMENTS.get("baselines") or [])
@@ -56,67 +60,47 @@ for where, names in (("experiments.variants", list(VARIANT_STAGES)), ("experimen
         if name not in KNOWN_VARIANTS:
             config_error(f"{where}: unknown variant {name!r} (known: {', '.join(sorted(KNOWN_VARIANTS))})")
 for name in VARIANT_STAGES:
-    if not is_learned(name):
+    if not _variants.is_learned(name, VARIANT_DEFS):
         config_error(f"experiments.variants: {name!r} is not trained; list it under experiments.baselines")
 for name in BASELINES:
-    if is_learned(name):
+    if _variants.is_learned(name, VARIANT_DEFS):
         config_error(f"experiments.baselines: {name!r} is a learned variant; list it under experiments.variants")
 
-# ---- model / train sections: checked by their owners' validators when those modules import
-try:
-    from methods.config import ModelConfig  # noqa: E402
-except ImportError:
-    ModelConfig = None
-if ModelConfig is not None:
-    try:
-        ModelConfig.from_dict(copy.deepcopy(config["model"]))
-    except (ValueError, TypeError, KeyError) as err:
-        config_error(f"model: {err}")
-try:
-    from pipelines.train_config import TrainConfig  # noqa: E402
-except ImportError:
-    TrainConfig = None
-if TrainConfig is not None:
-    try:
-        TrainConfig.from_dict(copy.deepcopy(config["train"]))
-    except (ValueError, TypeError, KeyError) as err:
-        config_error(f"train: {err}")
+# ---- model / train sections: the owners' validators, on every variant of the matrix
+TRAIN_CONFIG = _checked("train", lambda: TrainConfig.from_dict(copy.deepcopy(config["train"])))
+_checked("model", lambda: ModelConfig.from_dict(copy.deepcopy(config["model"])))
+for _name in [*VARIANT_STAGES, *BENCHMARK["variants"]]:
+    if _variants.is_learned(_name, VARIANT_DEFS):
+        _model = _checked(f"variant {_name}", lambda: _variants.model_config(_name, config["model"], VARIANT_DEFS))
+        if _name in VARIANT_STAGES:
+            _checked("model.weights", lambda: TRAIN_CONFIG.check_backbone(_model))
+if config["model"].get("weights") and not Path(config["model"]["weights"]).expanduser().is_file():
+    config_error(f"model.weights: {config['model']['weights']}: backbone weights file does not exist")
 
-# ---- dataset roots: generated synthetic set, or real folders that must exist now
+# ---- dataset roots: generated synthetic set, or real folders that must hold what the matrix reads
 SYNTHETIC = config["data"].get("synthetic")
-SYNTHETIC_ROOT = "data/synthetic"
-if SYNTHETIC:
-    DATA_ROOTS = {
-        "davis": f"{SYNTHETIC_ROOT}/DAVIS",
-        "davis2016": f"{SYNTHETIC_ROOT}/DAVIS",
-        "youtubevos": f"{SYNTHETIC_ROOT}/YouTubeVOS",
-        "coco": f"{SYNTHETIC_ROOT}/COCO",
-    }
-else:
-    DATA_ROOTS = {key: config["data"].get(key) for key in ("davis", "youtubevos", "coco")}
-    DATA_ROOTS["davis2016"] = config["data"].get("davis2016") or DATA_ROOTS["davis"]
-
-# which roots the matrix reads: evaluation datasets, main-stage training datasets, COCO for pretraining
-_MAIN_DATASETS = list((config["train"].get("main") or {}).get("datasets") or ["davis2017"])
-_DATASET_ROOT_KEY = {"davis2017": "davis", "davis2016": "davis2016", "youtubevos": "youtubevos"}
-_needed = {_DATASET_ROOT_KEY[name]: f"experiments.datasets ({name})" for name in DATASETS}
-for name in _MAIN_DATASETS:
-    if name in _DATASET_ROOT_KEY:
-        _needed.setdefault(_DATASET_ROOT_KEY[name], f"train.main.datasets ({name})")
+DATA_ROOTS = dataset_roots(config["data"])
+_MAIN_DATASETS = list(TRAIN_CONFIG.main.datasets)
+_uses = {}  # data key -> {"train", "val"}
+for name in DATASETS:
+    _uses.setdefault(DATASET_ROOT_KEY[name], set()).add("val")
+if any(stage in ("main_only", "full") for stages in VARIANT_STAGES.values() for stage in stages):
+    for name in _MAIN_DATASETS:
+        _uses.setdefault(DATASET_ROOT_KEY[name], set()).add("train")
 if any(stage in ("pretrain_only", "full") for stages in VARIANT_STAGES.values() for stage in stages):
-    _needed.setdefault("coco", "pretraining (stages pretrain_only / full)")
+    _uses.setdefault("coco", set()).add("train")
 if not SYNTHETIC:
-    for key, why in sorted(_needed.items()):
-        root = DATA_ROOTS.get(key)
-        if not root:
-            config_error(f"data.{key}: no path given, but {why} needs it (or set data.synthetic)")
-        if not Path(root).expanduser().is_dir():
-            config_error(f"data.{key}: {root}: dataset folder does not exist (needed by {why})")
-        DATA_ROOTS[key] = str(Path(root).expanduser())
+    for key, uses in sorted(_uses.items()):
+        if not DATA_ROOTS.get(key):
+            config_error(f"data.{key}: no path given, but the matrix reads it ({', '.join(sorted(uses))}); "
+                         "or set data.synthetic")
+        problems = root_problems(key, DATA_ROOTS[key], uses)
+        if problems:
+            config_error(f"data.{key}: {'; '.join(problems)}")
 
 # ---- the config the CLIs receive: the merged config with the dataset roots filled in
 EFFECTIVE = copy.deepcopy(config)
-EFFECTIVE["data"].update({key: DATA_ROOTS.get(key) for key in ("davis", "davis2016", "youtubevos", "coco")})
+EFFECTIVE["data"].update(DATA_ROOTS)
 # named by its hash: runs with different configs in one folder (a dry run beside a real one) never
 # overwrite each other's file; the shell template stays the same, so it triggers no rerun
 EFFECTIVE_CONFIG = f"logs/config/effective-{section_hash(EFFECTIVE)}.yaml"
@@ -136,6 +120,50 @@ def _write_effective_config(path, content):
 _write_effective_config(EFFECTIVE_CONFIG, EFFECTIVE)
 
 PAPER_DIR = config["report"].get("paper_dir") or str(REPO / "report" / "paper_tables")
+RESULT_TABLES = [f"results/{name}.csv" for name in
+                 ("accuracy", "accuracy_summary", "per_sequence", "training_loss", "speed", "memory_vs_t")]
+"""The tables results/README.md documents: targets of the default rule and inputs of the report."""
+
+
+# ---- how jobs share the CPUs
+def _cpu_scale():
+    """On one machine, a job of n threads takes n * (--cores / CPUs) of snakemake's cores, so the jobs
+    running at once use the machine's CPUs whatever --cores says (jobs x threads = CPUs); clusters
+    and dry runs are left as they are."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        return 1.0
+    cpus = os.cpu_count() or 1
+    if not workflow.local_exec or not cores or cores <= cpus:
+        return 1.0
+    return cores / cpus
+
+
+CPU_SCALE = _cpu_scale()
+
+
+def resources_of(kind):
+    return RES.get(kind) or {}
+
+
+def job_threads(kind):
+    """Threads of one job of this kind: what its CLI is told to use."""
+    return int(resources_of(kind).get("threads", 1))
+
+
+def job_slots(kind):
+    """What a job of this kind takes of snakemake's --cores (see _cpu_scale)."""
+    return max(1, math.ceil(job_threads(kind) * CPU_SCALE))
+
+
+def job_resources(kind):
+    res = resources_of(kind)
+    return dict(gpu=res.get("gpu", 0), mem_mb=res.get("mem_mb", 4000), runtime=res.get("runtime", 60))
+
+
+def job_device(kind):
+    return resources_of(kind).get("device", "auto")
 
 
 # ---- helpers used by the rules
@@ -145,20 +173,20 @@ def data_root(key):
 
 def data_input(key):
     """Input for a dataset root: the synthetic rule's output, or the real folder (ancient: its
-    timestamps never trigger retraining; a path change does, through the config hash)."""
+    timestamps never trigger retraining; a path change does, through the run hash)."""
     return ancient(DATA_ROOTS[key])
 
 
 def dataset_root(dataset):
-    return DATA_ROOTS[_DATASET_ROOT_KEY[dataset]]
+    return DATA_ROOTS[DATASET_ROOT_KEY[dataset]]
 
 
 def main_data_inputs():
-    return [data_input(_DATASET_ROOT_KEY[name]) for name in _MAIN_DATASETS if name in _DATASET_ROOT_KEY]
+    return [data_input(DATASET_ROOT_KEY[name]) for name in _MAIN_DATASETS]
 
 
 def run_hash(variant, stage, seed):
-    return run_config_hash(EFFECTIVE, variant, stage, int(seed))
+    return _run_hash(EFFECTIVE, variant, stage, int(seed))
 
 
 def run_dir(variant, stage, seed):
@@ -190,10 +218,6 @@ def evaluation_files(name):
 
 def loss_files():
     return [f"{run_dir(v, s, n)}/loss.csv" for v, s, n in trained_runs()]
-
-
-def resources_of(kind):
-    return RES.get(kind) or {}
 
 
 wildcard_constraints:

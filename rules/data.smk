@@ -18,10 +18,9 @@ if SYNTHETIC:
             "logs/synthetic_data/synthetic_data.log",
         benchmark:
             "benchmarks/synthetic_data/synthetic_data.tsv"
-        threads: resources_of("data").get("threads", 1)
+        threads: job_slots("data")
         resources:
-            mem_mb=resources_of("data").get("mem_mb", 2000),
-            runtime=resources_of("data").get("runtime", 30),
+            **job_resources("data"),
         shell:
             "{PY} -m pipelines.data.synthetic --out {SYNTHETIC_ROOT} --preset {params.preset}"
             " --seed {params.seed} > {log} 2>&1"

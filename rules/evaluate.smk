@@ -5,7 +5,7 @@
 rule evaluate:
     input:
         pred="predictions/{variant}/{stage}/seed{seed}/{dataset}",
-        gt=lambda w: data_input(_DATASET_ROOT_KEY[w.dataset]),
+        gt=lambda w: data_input(DATASET_ROOT_KEY[w.dataset]),
     output:
         summary="evaluations/{variant}/{stage}/seed{seed}/{dataset}/global.csv",
         per_object="evaluations/{variant}/{stage}/seed{seed}/{dataset}/per_object.csv",
@@ -13,18 +13,20 @@ rule evaluate:
         root=lambda w: dataset_root(w.dataset),
         split=lambda w: DATASET_SPLITS[w.dataset],
         out=lambda w: f"evaluations/{w.variant}/{w.stage}/seed{w.seed}/{w.dataset}",
+        run_dir=lambda w: "" if w.stage == BASELINE_STAGE else f"--run-dir {run_dir(w.variant, w.stage, w.seed)}",
+        workers=job_threads("evaluate"),
     log:
         "logs/evaluate/{variant}/{stage}/seed{seed}/{dataset}.log",
     benchmark:
         "benchmarks/evaluate/{variant}/{stage}/seed{seed}/{dataset}.tsv"
-    threads: resources_of("evaluate").get("threads", 2)
+    threads: job_slots("evaluate")
     resources:
-        mem_mb=resources_of("evaluate").get("mem_mb", 4000),
-        runtime=resources_of("evaluate").get("runtime", 60),
+        **job_resources("evaluate"),
     shell:
         "{PY} -m pipelines.collect evaluate --config {EFFECTIVE_CONFIG} --dataset {wildcards.dataset}"
         " --gt {params.root} --pred {input.pred} --split {params.split} --variant {wildcards.variant}"
-        " --stage {wildcards.stage} --seed {wildcards.seed} --workers {threads} --out {params.out} > {log} 2>&1"
+        " --stage {wildcards.stage} --seed {wildcards.seed} {params.run_dir} --workers {params.workers} --out {params.out}"
+        " > {log} 2>&1"
 
 
 rule collect:

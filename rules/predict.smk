@@ -1,9 +1,10 @@
-# Prediction: DAVIS / YouTube-VOS palette PNGs for one run and one validation split.
-# Learned variants read their checkpoint; baselines (copy_first_frame) run without one, stage "none".
+# Prediction: DAVIS / YouTube-VOS palette PNGs for one run and one validation split. Learned variants
+# read their checkpoint, whose identity (variant, stage, seed, run hash) must be the run's; baselines
+# (copy_first_frame) run without one, stage "none".
 
 
 def _predict_inputs(w):
-    inputs = {"data": data_input(_DATASET_ROOT_KEY[w.dataset])}
+    inputs = {"data": data_input(DATASET_ROOT_KEY[w.dataset])}
     if w.stage != BASELINE_STAGE:
         inputs["checkpoint"] = f"{run_dir(w.variant, w.stage, w.seed)}/checkpoint.pt"
     return inputs
@@ -12,13 +13,8 @@ def _predict_inputs(w):
 def _predict_model_args(w):
     if w.stage == BASELINE_STAGE:
         return f"--variant {w.variant}"
-    return f"--checkpoint {run_dir(w.variant, w.stage, w.seed)}/checkpoint.pt"
-
-
-def _predict_hash(w):
-    if w.stage == BASELINE_STAGE:
-        return section_hash({"data": EFFECTIVE["data"], "variant": w.variant})
-    return run_hash(w.variant, w.stage, w.seed)
+    return (f"--checkpoint {run_dir(w.variant, w.stage, w.seed)}/checkpoint.pt --variant {w.variant}"
+            f" --stage {TRAIN_STAGE[w.stage]} --seed {w.seed} --config-hash {run_hash(w.variant, w.stage, w.seed)}")
 
 
 rule predict:
@@ -30,16 +26,17 @@ rule predict:
         model_args=_predict_model_args,
         root=lambda w: dataset_root(w.dataset),
         split=lambda w: DATASET_SPLITS[w.dataset],
-        config_hash=_predict_hash,
+        config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
+        threads=job_threads("predict"),
+        device=job_device("predict"),
     log:
         "logs/predict/{variant}/{stage}/seed{seed}/{dataset}.log",
     benchmark:
         "benchmarks/predict/{variant}/{stage}/seed{seed}/{dataset}.tsv"
-    threads: resources_of("predict").get("threads", 1)
+    threads: job_slots("predict")
     resources:
-        gpu=resources_of("predict").get("gpu", 0),
-        mem_mb=resources_of("predict").get("mem_mb", 4000),
-        runtime=resources_of("predict").get("runtime", 60),
+        **job_resources("predict"),
     shell:
         "{PY} -m pipelines.predict --config {EFFECTIVE_CONFIG} {params.model_args} --data {params.root}"
-        " --dataset {wildcards.dataset} --split {params.split} --threads {threads} --out {output} > {log} 2>&1"
+        " --dataset {wildcards.dataset} --split {params.split} --device {params.device}"
+        " --threads {params.threads} --out {output} > {log} 2>&1"

@@ -4,12 +4,7 @@
 
 rule report:
     input:
-        accuracy="results/accuracy.csv",
-        summary="results/accuracy_summary.csv",
-        per_sequence="results/per_sequence.csv",
-        training_loss="results/training_loss.csv",
-        speed="results/speed.csv",
-        memory="results/memory_vs_t.csv",
+        tables=RESULT_TABLES,
         code=sorted(str(p) for p in (REPO / "report").glob("*.py")),
     output:
         page="report/build/index.html",

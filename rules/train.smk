@@ -1,84 +1,50 @@
-# Training: pretrain_only = `--stage pretrain` (static images), main_only = `--stage main` from
-# scratch, full = `--stage full` initialised from the pretrain_only checkpoint of the same variant
-# and seed (trained once, reused). Checkpoints are never rebuilt because a source file or a dataset
-# folder got a newer timestamp (ancient inputs, no source files as inputs); a change of the config
-# sections a run depends on changes params.config_hash, which reruns it (rerun trigger "params").
+# Training, one rule for the three experiment stages: pretrain_only = `--stage pretrain` (static
+# images), main_only = `--stage main` from scratch, full = `--stage full` initialised from the
+# pretrain_only checkpoint of the same variant and seed (trained once, reused). Checkpoints are never
+# rebuilt because a source file or a dataset folder got a newer timestamp (ancient inputs, no source
+# files as inputs); a change of the config sections a run depends on changes params.config_hash, which
+# reruns it (rerun trigger "params"). The run folder keeps its resumable state between attempts (kill +
+# rerun resumes); pipelines.train replaces a run folder of another config (--overwrite: the workflow
+# owns runs/).
 
 
-# A run folder keeps its resumable state between attempts (kill + rerun resumes). When the config of
-# the run changed, that state belongs to another config: clear the folder first. The marker holds
-# the workflow's hash of the sections the run depends on.
-CLEAR_STALE_RUN = (
-    "mkdir -p {params.out} && if [ -f {params.out}/.workflow_config_hash ] &&"
-    " [ \"$(cat {params.out}/.workflow_config_hash)\" != {params.config_hash} ]; then"
-    " find {params.out} -mindepth 1 -delete; fi && echo {params.config_hash} > {params.out}/.workflow_config_hash && "
-)
+def _train_inputs(w):
+    if w.stage == "pretrain_only":
+        return {"data": [data_input("coco")]}
+    inputs = {"data": main_data_inputs()}
+    if w.stage == "full":
+        inputs["init"] = ancient(f"{run_dir(w.variant, 'pretrain_only', w.seed)}/checkpoint.pt")
+    return inputs
 
 
-def _train_resources():
-    res = resources_of("train")
-    return dict(gpu=res.get("gpu", 0), mem_mb=res.get("mem_mb", 4000), runtime=res.get("runtime", 120))
+def _init_arg(w):
+    return f"--init {run_dir(w.variant, 'pretrain_only', w.seed)}/checkpoint.pt" if w.stage == "full" else ""
 
 
-rule train_pretrain:
+rule train:
     input:
-        coco=data_input("coco"),
+        unpack(_train_inputs),
     output:
-        checkpoint="runs/{variant}/pretrain_only/seed{seed}/checkpoint.pt",
-        loss="runs/{variant}/pretrain_only/seed{seed}/loss.csv",
+        checkpoint="runs/{variant}/{stage}/seed{seed}/checkpoint.pt",
+        loss="runs/{variant}/{stage}/seed{seed}/loss.csv",
+    wildcard_constraints:
+        stage="pretrain_only|main_only|full",
     params:
-        out=lambda w: run_dir(w.variant, "pretrain_only", w.seed),
-        config_hash=lambda w: run_hash(w.variant, "pretrain_only", w.seed),
+        out=lambda w: run_dir(w.variant, w.stage, w.seed),
+        stage=lambda w: TRAIN_STAGE[w.stage],
+        init=_init_arg,
+        config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
+        threads=job_threads("train"),
+        workers=resources_of("train").get("workers", 0),
+        device=job_device("train"),
     log:
-        "logs/train/{variant}/pretrain_only/seed{seed}.log",
+        "logs/train/{variant}/{stage}/seed{seed}.log",
     benchmark:
-        "benchmarks/train/{variant}/pretrain_only/seed{seed}.tsv"
-    threads: resources_of("train").get("threads", 2)
+        "benchmarks/train/{variant}/{stage}/seed{seed}.tsv"
+    threads: job_slots("train")
     resources:
-        **_train_resources(),
+        **job_resources("train"),
     shell:
-        CLEAR_STALE_RUN + "{PY} -m pipelines.train --config {EFFECTIVE_CONFIG} --variant {wildcards.variant} --stage pretrain"
-        " --out {params.out} --seed {wildcards.seed} > {log} 2>&1"
-
-
-rule train_main:
-    input:
-        data=main_data_inputs(),
-    output:
-        checkpoint="runs/{variant}/main_only/seed{seed}/checkpoint.pt",
-        loss="runs/{variant}/main_only/seed{seed}/loss.csv",
-    params:
-        out=lambda w: run_dir(w.variant, "main_only", w.seed),
-        config_hash=lambda w: run_hash(w.variant, "main_only", w.seed),
-    log:
-        "logs/train/{variant}/main_only/seed{seed}.log",
-    benchmark:
-        "benchmarks/train/{variant}/main_only/seed{seed}.tsv"
-    threads: resources_of("train").get("threads", 2)
-    resources:
-        **_train_resources(),
-    shell:
-        CLEAR_STALE_RUN + "{PY} -m pipelines.train --config {EFFECTIVE_CONFIG} --variant {wildcards.variant} --stage main"
-        " --out {params.out} --seed {wildcards.seed} > {log} 2>&1"
-
-
-rule train_full:
-    input:
-        data=main_data_inputs(),
-        init=ancient("runs/{variant}/pretrain_only/seed{seed}/checkpoint.pt"),
-    output:
-        checkpoint="runs/{variant}/full/seed{seed}/checkpoint.pt",
-        loss="runs/{variant}/full/seed{seed}/loss.csv",
-    params:
-        out=lambda w: run_dir(w.variant, "full", w.seed),
-        config_hash=lambda w: run_hash(w.variant, "full", w.seed),
-    log:
-        "logs/train/{variant}/full/seed{seed}.log",
-    benchmark:
-        "benchmarks/train/{variant}/full/seed{seed}.tsv"
-    threads: resources_of("train").get("threads", 2)
-    resources:
-        **_train_resources(),
-    shell:
-        CLEAR_STALE_RUN + "{PY} -m pipelines.train --config {EFFECTIVE_CONFIG} --variant {wildcards.variant} --stage full"
-        " --init {input.init} --out {params.out} --seed {wildcards.seed} > {log} 2>&1"
+        "{PY} -m pipelines.train --config {EFFECTIVE_CONFIG} --variant {wildcards.variant} --stage {params.stage}"
+        " {params.init} --out {params.out} --seed {wildcards.seed} --device {params.device}"
+        " --threads {params.threads} --workers {params.workers} --overwrite > {log} 2>&1"

@@ -12,7 +12,6 @@ from pipelines.benchmarking import memory_budget, runner
 from pipelines.benchmarking.breakdown import COLUMNS as BREAKDOWN_COLUMNS
 from pipelines.benchmarking.breakdown import GFLOPS_COLUMNS, SECONDS_COLUMNS
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
-from pipelines.benchmarking.memory_budget import MemoryGeometry, feature_positions, memory_state_bytes
 from pipelines.benchmarking.runner import COLUMNS
 from pipelines.benchmarking.settings import merge, parse_size
 from pipelines.benchmarking.summary import target_lines
@@ -21,22 +20,20 @@ from pipelines.cli import run_cli
 
 TINY_MODEL = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
               "aspp_rates": [1, 2], "decoder_dim": 16}
-KNOWN = ["gvos_scm", "stm_read", "no_scm", "copy_first_frame"]
 
 
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory):
     path = tmp_path_factory.mktemp("config") / "tiny.yaml"
     path.write_text(yaml.safe_dump({"model": TINY_MODEL, "benchmark": {
-        "variants": ["gvos_scm", "stm_read"], "size": [32, 48], "t": [1, 3], "repeats": 2, "warmup": 1,
-        "device": "cpu"}}))
+        "variants": ["gvos_scm", "stm_read"], "size": [32, 48], "t": [1, 3], "repeats": 2, "warmup": 1}}))
     return path
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tiny_config, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    assert main(["--config", str(tiny_config), "--out", str(out), "--threads", "1", "--quiet",
+    assert main(["--config", str(tiny_config), "--out", str(out), "--threads", "1", "--quiet", "--device", "cpu",
                  "--variants", "gvos_scm,stm_read,copy_first_frame"]) == 0
     return out
 
@@ -179,7 +176,7 @@ def test_bad_arguments_exit_2_and_write_nothing(argv, message, tiny_config, tmp_
 def test_memory_refusal_names_needed_and_available_bytes(monkeypatch):
     monkeypatch.setattr(runner, "available_bytes", lambda device: 5 * 2**30)
     settings = merge({"model": {}}, {"variants": "gvos_scm,stm_read", "size": "480x854", "t": "1,100,5000",
-                                     "device": "cpu"}, KNOWN)
+                                     "device": "cpu"})
     specs = [runner.resolve_variant(v, settings, None) for v in settings.variants]
     with pytest.raises(ValueError, match=r"5\.0 GiB \(5368709120 bytes\) available") as err:
         runner.check_memory(specs, settings)
@@ -190,23 +187,44 @@ def test_memory_refusal_names_needed_and_available_bytes(monkeypatch):
 def test_config_gives_defaults_and_the_command_line_overrides():
     config = {"model": {"backbone": "resnet18"},
               "benchmark": {"variants": ["gvos_scm"], "size": [64, 96], "t": [1, 10], "repeats": 4}}
-    settings = merge(config, {"t": "2,1", "warmup": 0, "device": "cpu"}, KNOWN)
+    settings = merge(config, {"t": "2,1", "warmup": 0, "device": "cpu"})
     assert (settings.height, settings.width, settings.t) == (64, 96, [1, 2])
     assert (settings.repeats, settings.warmup, settings.variants) == (4, 0, ["gvos_scm"])
     assert settings.model == {"backbone": "resnet18"}
     with pytest.raises(ValueError, match="unknown key"):
-        merge({"benchmark": {"sizes": "1x1"}}, {}, KNOWN)
+        merge({"benchmark": {"sizes": "1x1"}}, {})
     assert parse_size("480x854") == (480, 854)
     assert (settings.breakdown, settings.tf32) == (True, None)
-    assert merge(config, {"breakdown": False, "tf32": True, "device": "cpu"}, KNOWN).tf32 is True
+    assert merge(config, {"breakdown": False, "tf32": True, "device": "cpu"}).tf32 is True
 
 
 def test_paper_geometry_gives_table_3_stm_memory():
-    stm = MemoryGeometry("stm", key_dim=128, value_dim=512, stride=16)
-    assert feature_positions(480, 854, 16) == 30 * 54
-    assert memory_state_bytes(stm, 1, 1, 480, 854) == 1620 * 640 * 4
-    assert memory_state_bytes(MemoryGeometry("gcm", 128, 512, 16), 1000, 1, 480, 854) == 128 * 512 * 4
-    assert memory_budget.needed_bytes(stm, 100, 1, 480, 854) > memory_state_bytes(stm, 100, 1, 480, 854)
+    from methods.config import ModelConfig
+    from methods.memory import state_bytes
+
+    stm = ModelConfig(readout="stm", key_dim=128, value_dim=512)
+    assert stm.feature_positions(480, 854) == 30 * 54
+    assert state_bytes(stm, 1, 1, 480, 854) == 1620 * 640 * 4
+    assert state_bytes(ModelConfig(readout="gcm"), 1000, 1, 480, 854) == (128 * 512 + 1) * 4
+    assert memory_budget.needed_bytes(stm, 100, 1, 480, 854) > state_bytes(stm, 100, 1, 480, 854)
+    every5 = ModelConfig(readout="stm", mem_every=5)
+    assert state_bytes(every5, 12, 1, 480, 854) == 4 * 1620 * 640 * 4  # frames 0, 5, 10 + the latest
+
+
+@pytest.mark.parametrize("overrides", [{"readout": "gcm"}, {"readout": "stm"}, {"readout": "stm", "mem_every": 3}])
+@pytest.mark.parametrize("t", [1, 2, 4, 7])
+def test_the_memory_knows_its_own_bytes_before_allocating(overrides, t):
+    """What the readout predicts is what the engine holds after t frames (2 objects, odd size)."""
+    from methods.config import ModelConfig
+    from methods.inference import InferenceEngine
+    from methods.memory import state_bytes
+    from methods.network import GVOSNet
+
+    cfg = ModelConfig.from_dict({**TINY_MODEL, **overrides})
+    engine = InferenceEngine(GVOSNet(cfg))
+    with torch.inference_mode():
+        fill_memory(engine, make_frame(37, 50, 0), make_mask(37, 50, 2), [1, 2], t=t)
+    assert engine.memory_bytes() == state_bytes(cfg, t, 2, 37, 50)
 
 
 def test_target_lines_are_computed_from_the_rows():

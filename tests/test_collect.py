@@ -10,22 +10,27 @@ import pytest
 import yaml
 
 from pipelines import collect
+from pipelines.intervals import bootstrap_interval
+from pipelines.provenance import run_hash
 
 CONFIG = {"data": {"synthetic": {"preset": "smoke", "seed": 0}}, "model": {"key_dim": 8},
-          "train": {"device": "cpu", "pretrain": {"iterations": 2}, "main": {"iterations": 3}},
+          "train": {"pretrain": {"iterations": 2}, "main": {"iterations": 3}},
           "evaluate": {"bootstrap_samples": 500, "bootstrap_seed": 0}}
 
 
 def fake_result(j_values, f_values, youtube=False):
-    """What the evaluator API returns: fractions, official column names."""
-    per_object = pd.DataFrame({"Sequence": [f"seq{i // 2}_{i % 2 + 1}" for i in range(len(j_values))],
-                               "J-Mean": j_values, "F-Mean": f_values})
+    """What the evaluator API returns (EvalResult's tables): fractions, the suite's column names."""
+    n = len(j_values)
+    per_object = pd.DataFrame({"sequence": [f"seq{i // 2}" for i in range(n)], "object": [i % 2 + 1 for i in range(n)],
+                               "J-Mean": j_values, "J-Recall": [0.5] * n, "J-Decay": [0.01] * n,
+                               "F-Mean": f_values, "F-Recall": [0.6] * n, "F-Decay": [-0.02] * n})
     j, f = float(np.mean(j_values)), float(np.mean(f_values))
     glob = {"J&F-Mean": (j + f) / 2, "J-Mean": j, "J-Recall": 0.5, "J-Decay": 0.01, "F-Mean": f,
             "F-Recall": 0.6, "F-Decay": -0.02}
     if youtube:
-        glob = {"J-seen": 0.6, "J-unseen": 0.4, "F-seen": 0.7, "F-unseen": 0.5, "Overall": 0.55}
-    return SimpleNamespace(global_=pd.DataFrame([glob]), per_sequence=per_object, per_object=None)
+        glob = {"overall": 0.55, "J_seen": 0.6, "J_unseen": 0.4, "F_seen": 0.7, "F_unseen": 0.5}
+        per_object = per_object.assign(category="ball", seen=True)
+    return SimpleNamespace(global_=pd.DataFrame([glob]), per_sequence=None, per_object=per_object)
 
 
 @pytest.fixture
@@ -55,7 +60,7 @@ def test_evaluate_writes_percent_summary_with_bootstrap(monkeypatch, tmp_path, c
     assert row["J-Mean"] == pytest.approx(50.0) and row["F-Recall"] == pytest.approx(60.0)
     assert row["JF_ci_low"] < 55.0 < row["JF_ci_high"]
     assert row["n_objects"] == 4 and row["split"] == "val" and row["data"] == "synthetic"
-    assert row["config_hash"] == collect.run_config_hash(CONFIG, "gvos_scm", "full", 0)
+    assert row["config_hash"] == run_hash(CONFIG, "gvos_scm", "full", 0)
     objects = pd.read_csv(out / "per_object.csv")
     assert list(objects["sequence"]) == ["seq0", "seq0", "seq1", "seq1"]
     assert list(objects["object"]) == [1, 2, 1, 2]
@@ -70,12 +75,13 @@ def test_evaluate_youtubevos_columns(monkeypatch, tmp_path, config_file):
     assert (row["J_seen"], row["J_unseen"], row["F_seen"], row["F_unseen"], row["overall"]) == pytest.approx(
         (60.0, 40.0, 70.0, 50.0, 55.0))
     assert row["J-Mean"] == pytest.approx(60.0)  # from the per-object rows when the global table lacks it
-    assert row["config_hash"] == collect.run_config_hash(CONFIG, "copy_first_frame", "none", 0)
+    assert np.isnan(row["J-Recall"])  # YouTube-VOS gives no recall
+    assert row["config_hash"] == run_hash(CONFIG, "copy_first_frame", "none", 0)
 
 
 def test_evaluate_rejects_percentages_from_the_evaluator(monkeypatch, tmp_path, config_file):
     with pytest.raises(ValueError, match="fractions"):
-        run_evaluate(monkeypatch, tmp_path, config_file, "gvos_scm", "full", 0, "davis2017",
+        run_evaluate(monkeypatch, tmp_path, config_file, "copy_first_frame", "none", 0, "davis2017",
                      fake_result([50.0, 60.0], [55.0, 65.0]))
 
 
@@ -141,15 +147,9 @@ def test_tables_reject_a_loss_log_without_loss_column(tmp_path, config_file, cap
 
 def test_bootstrap_is_deterministic_and_brackets_the_mean():
     values = np.linspace(0, 100, 40)
-    first = collect.bootstrap_interval(values, 1000, seed=3)
-    assert first == collect.bootstrap_interval(values, 1000, seed=3)
+    first = bootstrap_interval(values, 1000, seed=3)
+    assert first == bootstrap_interval(values, 1000, seed=3)
     assert first[0] < values.mean() < first[1]
-    assert collect.bootstrap_interval([7.0], 100) == (7.0, 7.0)
+    assert bootstrap_interval([7.0], 100) == (7.0, 7.0)
 
 
-def test_run_hash_ignores_the_other_training_stage():
-    changed_main = {**CONFIG, "train": {**CONFIG["train"], "main": {"iterations": 99}}}
-    assert collect.run_config_hash(CONFIG, "gvos_scm", "pretrain_only", 0) == \
-        collect.run_config_hash(changed_main, "gvos_scm", "pretrain_only", 0)
-    assert collect.run_config_hash(CONFIG, "gvos_scm", "full", 0) != \
-        collect.run_config_hash(changed_main, "gvos_scm", "full", 0)

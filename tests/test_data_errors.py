@@ -12,9 +12,9 @@ from PIL import Image
 
 from pipelines.data.coco import CocoImages
 from pipelines.data.davis import DavisDataset
-from pipelines.data.errors import DataError
 from pipelines.data.masks import write_mask
 from pipelines.data.youtubevos import YouTubeVOSDataset
+from pipelines.files import DataError
 
 
 @pytest.fixture()

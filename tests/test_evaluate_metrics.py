@@ -118,7 +118,8 @@ def test_cropped_frame_scores_equal_full_frame(seed, packed_min_pixels):
     shape = (int(rng.integers(5, 80)), int(rng.integers(5, 80)))
     radius = int(rng.integers(1, 9))
     gt, pred = random_labels(rng, shape, 3), random_labels(rng, shape, 3)
-    j, f = frame_scores(gt, pred, [1, 2, 3], radius, packed_min_pixels=packed_min_pixels)
+    scores = frame_scores(gt, pred, [1, 2, 3], radius, packed_min_pixels=packed_min_pixels)
+    j, f = scores["J"], scores["F"]
     for index, obj in enumerate([1, 2, 3]):
         assert j[index] == jaccard(gt == obj, pred == obj)
         assert f[index] == brute_f(gt == obj, pred == obj, radius)

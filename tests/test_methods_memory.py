@@ -109,15 +109,13 @@ def test_stm_read_matches_naive_reference(shared_query):
 
 
 def test_stm_read_chunked_over_query_positions(monkeypatch):
-    import methods.memory as memory_module
-
     entries = _frames(3, seed=5)
     memory = SpaceTimeMemory()
     for key, value in entries:
         memory.update(key, value)
     query = torch.randn(4, 3, 5, dtype=torch.float64)
     whole = memory.read(query)
-    monkeypatch.setattr(memory_module, "_MAX_AFFINITY_ELEMENTS", 1)
+    monkeypatch.setattr(SpaceTimeMemory, "max_affinity_elements", 1)
     assert torch.allclose(memory.read(query), whole, atol=1e-12)
 
 

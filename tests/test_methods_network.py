@@ -105,20 +105,33 @@ def test_gradients_reach_every_trainable_parameter():
     assert not missing
 
 
-def test_frozen_batchnorm_stays_frozen():
-    model = build_model("gvos_scm", TINY_MODEL)
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
-    frozen = [m for m in model.modules() if isinstance(m, FrozenBatchNorm2d)]
-    assert frozen
+def test_freeze_bn_freezes_the_encoders_and_the_other_batchnorms_train():
+    """freeze_bn (paper 4.2.3) is for the pretrained backbone: its BatchNorms are frozen, while the
+    randomly initialised BatchNorms of ASPP and the refinement module keep learning (they would be
+    fixed identities otherwise)."""
+    model = build_model("gvos_scm", {**TINY_MODEL, "freeze_bn": True})
+    for encoder in (model.memory_encoder, model.query_encoder):
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in encoder.modules())
+        assert any(isinstance(m, FrozenBatchNorm2d) for m in encoder.modules())
+    head_bns = [(name, m) for name, m in model.named_modules()
+                if isinstance(m, nn.BatchNorm2d) and name.startswith(("aspp", "refiner"))]
+    assert {name.split(".")[0] for name, _ in head_bns} == {"aspp", "refiner"}
+    assert not any(isinstance(m, FrozenBatchNorm2d) for n, m in model.named_modules() if n.startswith(("aspp", "refiner")))
     names = {n for n, _ in model.named_parameters()}
-    assert not any(n.endswith(("bn1.weight", "bn2.weight", "downsample.1.weight")) for n in names)
-    before = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "bn" in k}
+    assert not any(n.startswith(("memory_encoder", "query_encoder")) and n.endswith(("bn1.weight", "bn2.weight"))
+                   for n in names)
+    frozen_before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith(("memory_encoder", "query_encoder"))
+                     and ("running" in k or "bn" in k)}
+    head_before = {k: v.clone() for k, v in model.state_dict().items()
+                   if k.startswith(("aspp", "refiner")) and "running_mean" in k}
     model.train()
     frames, masks, valid = _clip(b=2, o=1)
     out = model(frames, masks, valid)
     out["refined"].sum().backward()
     after = model.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert frozen_before and all(torch.equal(frozen_before[k], after[k]) for k in frozen_before)
+    assert head_before and all(not torch.equal(head_before[k], after[k]) for k in head_before)
+    assert all(m.weight.requires_grad and m.weight.grad is not None for _, m in head_bns)
 
 
 def test_unfrozen_batchnorm_is_trainable():

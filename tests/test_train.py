@@ -14,14 +14,16 @@ import pytest
 import torch
 import yaml
 
+from methods.checkpoint import CHECKPOINT_KEYS, CheckpointError
+from methods.checkpoint import read_checkpoint as load_checkpoint
 from pipelines import train
-from pipelines.checkpoint import CHECKPOINT_KEYS, load_checkpoint
-from pipelines.data.errors import DataError
+from pipelines.files import MARKER, DataError
+from pipelines.provenance import run_hash
 
 REPO = Path(__file__).resolve().parent.parent
 
 TINY_MODEL = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 8, "value_dim": 16,
-              "decoder_dim": 8, "aspp_rates": [1, 2]}
+              "decoder_dim": 8, "aspp_rates": [1, 2], "freeze_bn": False}
 
 
 def write_config(path: Path, smoke_data: Path, iterations: int = 3, checkpoint_every: int = 2, **train_extra) -> Path:
@@ -31,7 +33,7 @@ def write_config(path: Path, smoke_data: Path, iterations: int = 3, checkpoint_e
         "data": {"davis": str(smoke_data / "DAVIS"), "youtubevos": str(smoke_data / "YouTubeVOS"),
                  "coco": str(smoke_data / "COCO")},
         "model": dict(TINY_MODEL),
-        "train": {"device": "cpu", "seed": 0, "threads": 1, "checkpoint_every": checkpoint_every, "log_every": 1,
+        "train": {"checkpoint_every": checkpoint_every, "log_every": 1,
                   "pretrain": dict(stage),
                   "main": dict(stage, max_skip={"start": 0, "step": 1, "every": 1, "unit": "iterations", "maximum": 3},
                                datasets=["davis2017", "youtubevos"])} | train_extra,
@@ -41,10 +43,10 @@ def write_config(path: Path, smoke_data: Path, iterations: int = 3, checkpoint_e
 
 
 def run_in_process(argv: list[str]) -> int:
-    """train.main in this process, restoring the global torch settings it changes."""
+    """train.main in this process (CPU, one thread), restoring the global torch settings it changes."""
     threads = torch.get_num_threads()
     try:
-        return train.main(argv)
+        return train.main([*argv, "--device", "cpu", "--threads", "1"])
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(False)
@@ -92,11 +94,10 @@ def test_pretrain_then_full_writes_the_run_folder(tmp_path, smoke_data, capsys):
 def test_same_seed_same_weights_different_seed_different(tmp_path, smoke_data):
     """Deterministic on CPU, also when a DataLoader worker process draws the clips."""
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=2)
-    workers = write_config(tmp_path / "w.yaml", smoke_data, iterations=2, num_workers=1)
     weights = []
-    for name, cfg, seed in (("a", config, "0"), ("b", workers, "0"), ("c", config, "1")):
-        run_in_process(["--config", str(cfg), "--variant", "no_scm", "--stage", "main", "--out",
-                        str(tmp_path / name), "--seed", seed])
+    for name, workers, seed in (("a", "0", "0"), ("b", "1", "0"), ("c", "0", "1")):
+        run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "main", "--out",
+                        str(tmp_path / name), "--seed", seed, "--workers", workers])
         weights.append(load_checkpoint(tmp_path / name / "checkpoint.pt")["state_dict"])
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
@@ -188,7 +189,7 @@ def test_init_from_another_variant_is_refused(tmp_path, smoke_data):
     pre = tmp_path / "pre"
     run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "pretrain", "--out", str(pre)])
     out = tmp_path / "full"
-    with pytest.raises(DataError, match="variant 'no_scm', expected 'gvos_scm'"):
+    with pytest.raises(CheckpointError, match="variant 'no_scm' \\(expected 'gvos_scm'\\)"):
         run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "full",
                         "--init", str(pre / "checkpoint.pt"), "--out", str(out)])
     assert not out.exists()
@@ -205,6 +206,9 @@ def test_changed_config_does_not_resume_or_overwrite(tmp_path, smoke_data):
         run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
                         "--seed", "5"])
     assert (out / "checkpoint.pt").read_bytes() == before
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
+                    "--seed", "5", "--overwrite"])
+    assert load_checkpoint(out / "checkpoint.pt")["seed"] == 5
 
 
 @pytest.mark.slow
@@ -233,16 +237,70 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path, smoke_data):
 
 def test_run_hash_ignores_the_other_stage_and_bookkeeping():
     base = {"data": {"davis": "d"}, "model": {"key_dim": 8},
-            "train": {"seed": 0, "log_every": 1, "checkpoint_every": 2, "num_workers": 0,
-                      "pretrain": {"iterations": 3}, "main": {"iterations": 5}},
-            "run": {"variant": "gvos_scm", "stage": "pretrain", "seed": 0, "init": None, "init_config_hash": None}}
+            "train": {"log_every": 1, "checkpoint_every": 2, "pretrain": {"iterations": 3}, "main": {"iterations": 5}}}
 
     def changed(**train_changes):
         return base | {"train": base["train"] | train_changes}
 
-    assert train.run_hash(changed(main={"iterations": 9}), "pretrain") == train.run_hash(base, "pretrain")
-    assert train.run_hash(changed(log_every=7, num_workers=2), "pretrain") == train.run_hash(base, "pretrain")
-    assert train.run_hash(changed(pretrain={"iterations": 4}), "pretrain") != train.run_hash(base, "pretrain")
-    assert train.run_hash(changed(main={"iterations": 9}), "main") != train.run_hash(base, "main")
-    moved = base | {"run": base["run"] | {"init": "elsewhere.pt"}}
-    assert train.run_hash(moved, "pretrain") == train.run_hash(base, "pretrain")
+    def h(config, stage):
+        return run_hash(config, "gvos_scm", stage, 0)
+
+    assert h(changed(main={"iterations": 9}), "pretrain_only") == h(base, "pretrain_only")
+    assert h(changed(log_every=7, checkpoint_every=9), "pretrain_only") == h(base, "pretrain_only")
+    assert h(changed(pretrain={"iterations": 4}), "pretrain_only") != h(base, "pretrain_only")
+    assert h(changed(main={"iterations": 9}), "main_only") != h(base, "main_only")
+    assert h(changed(pretrain={"iterations": 4}), "main_only") == h(base, "main_only")
+    assert h(changed(pretrain={"iterations": 4}), "full") != h(base, "full")  # full depends on both stages
+    assert run_hash(base, "gvos_scm", "full", 0) != run_hash(base, "gvos_scm", "full", 1)
+    # the resolved model: a default written out changes nothing, the variant's overrides do
+    assert h(base | {"model": {"key_dim": 8, "mem_every": 1}}, "full") == h(base, "full")
+    assert run_hash(base, "stm_read", "full", 0) != h(base, "full")
+
+
+def test_checkpoint_carries_the_workflow_run_hash(tmp_path, smoke_data):
+    """The identity prediction checks: the workflow's run hash of (config, variant, stage, seed)."""
+    config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
+    out = tmp_path / "run"
+    run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "main", "--out", str(out),
+                    "--seed", "4"])
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    expected = run_hash(yaml.safe_load(config.read_text()), "no_scm", "main_only", 4)
+    assert (ckpt["variant"], ckpt["stage"], ckpt["seed"], ckpt["config_hash"]) == ("no_scm", "main", 4, expected)
+    assert (out / MARKER).is_file()
+
+
+def test_a_foreign_folder_is_never_trained_into(tmp_path, smoke_data):
+    config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("important")
+    with pytest.raises(DataError, match="not written by this suite"):
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    with pytest.raises(DataError, match="contains the input"):
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+                        str(smoke_data)])
+
+
+def test_frozen_batchnorm_without_backbone_weights_is_refused(tmp_path, smoke_data):
+    config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
+    data = yaml.safe_load(config.read_text())
+    data["model"]["freeze_bn"] = True
+    config.write_text(yaml.safe_dump(data))
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="model.weights is not set but model.freeze_bn is true"):
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+    assert not out.exists()
+    data["train"]["allow_untrained_backbone"] = True
+    config.write_text(yaml.safe_dump(data))
+    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)]) == 0
+
+
+def test_truncated_state_says_how_to_recover(tmp_path, smoke_data):
+    config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
+    out = tmp_path / "run"
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+    (out / "checkpoint.pt").unlink()
+    (out / "state.pt").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(DataError, match="delete this file to restart"):
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])

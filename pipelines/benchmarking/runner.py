@@ -24,10 +24,10 @@ from pipelines.benchmarking.breakdown import COLUMNS as BREAKDOWN_COLUMNS
 from pipelines.benchmarking.breakdown import measure_breakdown
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
 from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_call
-from pipelines.benchmarking.memory_budget import MemoryGeometry, check_budget
+from pipelines.benchmarking.memory_budget import check_budget
 from pipelines.benchmarking.settings import BenchmarkSettings
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
-from pipelines.data.errors import DataError
+from pipelines.files import DataError
 from pipelines.provenance import device_name, provenance
 
 log = logging.getLogger("gvos.benchmark")
@@ -71,67 +71,51 @@ class VariantSpec:
             return "none"
         return "random" if self.checkpoint is None else str(self.checkpoint)
 
-    @property
-    def geometry(self) -> MemoryGeometry:
-        if self.config is None:
-            return MemoryGeometry("none", 0, 0, 1)
-        return MemoryGeometry(self.config.readout, self.config.key_dim, self.config.value_dim, self.config.stride)
-
-
-def _load_checkpoint(path: Path, variant: str) -> dict:
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except Exception as err:  # torch raises several types for unreadable files
-        raise DataError(path, f"cannot read checkpoint: {err}") from None
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_config" not in ckpt:
-        raise DataError(path, "not a suite checkpoint (needs state_dict and model_config)")
-    if ckpt.get("variant") not in (None, variant):
-        raise DataError(path, f"holds variant {ckpt.get('variant')!r}, not {variant!r}")
-    return ckpt
 
 
 def resolve_variant(variant: str, settings: BenchmarkSettings, checkpoint_dir: str | Path | None) -> VariantSpec:
     """The variant's config: the checkpoint's when one is found, else the model section (+ --backbone)."""
+    from methods.checkpoint import read_checkpoint
+    from methods.config import ModelConfig
     from methods.variants import is_learned, model_config
 
-    if not is_learned(variant):
+    if not is_learned(variant, settings.variant_defs):
         return VariantSpec(variant, None, None)
     checkpoint = find_checkpoint(checkpoint_dir, variant)
     if checkpoint is not None:
-        base = dict(_load_checkpoint(checkpoint, variant)["model_config"])
-        if settings.backbone is not None and base.get("backbone") != settings.backbone:
-            raise DataError(checkpoint, f"was trained with backbone {base.get('backbone')!r}, "
+        config = ModelConfig.from_dict(dict(read_checkpoint(checkpoint, variant=variant)["model_config"]))
+        if settings.backbone is not None and config.backbone != settings.backbone:
+            raise DataError(checkpoint, f"was trained with backbone {config.backbone!r}, "
                                         f"but backbone {settings.backbone} was asked for")
-    else:
-        base = dict(settings.model)
-        if settings.backbone is not None:
-            base["backbone"] = settings.backbone
-        if checkpoint_dir is not None:
-            log.warning("%s: no checkpoint under %s, timing random weights", variant, checkpoint_dir)
-    return VariantSpec(variant, model_config(variant, base), checkpoint)
+        return VariantSpec(variant, config, checkpoint)
+    base = dict(settings.model)
+    if settings.backbone is not None:
+        base["backbone"] = settings.backbone
+    if checkpoint_dir is not None:
+        log.warning("%s: no checkpoint under %s, timing random weights", variant, checkpoint_dir)
+    return VariantSpec(variant, model_config(variant, base, settings.variant_defs), None)
 
 
 def build_variant_engine(spec: VariantSpec, settings: BenchmarkSettings):
     """The spec's inference engine on the settings' device; weights seeded random or from the checkpoint."""
-    from methods.inference import build_engine
+    from methods.checkpoint import load_model
+    from methods.inference import InferenceEngine, build_engine
     from methods.network import GVOSNet
 
     if spec.config is None:
         return build_engine(spec.variant)
-    torch.manual_seed(0)
-    model = GVOSNet(spec.config)
     if spec.checkpoint is not None:
-        try:
-            model.load_state_dict(_load_checkpoint(spec.checkpoint, spec.variant)["state_dict"])
-        except RuntimeError as err:
-            raise DataError(spec.checkpoint, f"does not fit variant {spec.variant}: {err}") from None
-    return build_engine(spec.variant, model, spec.config, device=settings.device, amp=settings.amp)
+        model, _ = load_model(spec.checkpoint, variant=spec.variant)
+    else:
+        torch.manual_seed(0)
+        model = GVOSNet(spec.config)
+    return InferenceEngine(model, device=settings.device, amp=settings.amp)
 
 
 def check_memory(specs: list[VariantSpec], settings: BenchmarkSettings) -> None:
     """Refuse (ValueError) before allocating anything if some (variant, t) would not fit the device."""
     where = device_name(settings.device)
-    check_budget([(s.variant, s.geometry) for s in specs], settings.t, settings.objects,
+    check_budget([(s.variant, s.config) for s in specs], settings.t, settings.objects,
                  settings.height, settings.width, available_bytes(settings.device), where)
 
 

@@ -8,16 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
-import torch
+from methods.variants import PAPER_VARIANTS, catalogue, variant_defs
 
 DEFAULTS = {
-    "variants": ["gvos_scm", "stm_read", "no_scm"],
+    "variants": list(PAPER_VARIANTS),
     "backbone": None,  # None: keep the model section's backbone
     "size": "480x854",
     "t": [1, 10, 100],
     "repeats": 5,
     "warmup": 2,
-    "device": "auto",
     "objects": 1,
     "amp": False,
     "threads": None,  # None: leave torch's default
@@ -45,6 +44,7 @@ class BenchmarkSettings:
     breakdown: bool = True
     tf32: bool | None = None
     model: dict = field(default_factory=dict)
+    variant_defs: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -95,27 +95,22 @@ def parse_variants(text: str | list, known: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def resolve_device(name: str) -> str:
-    """``auto`` -> ``cuda`` when available else ``cpu``; ValueError for CUDA requested but absent."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise ValueError(f"--device {name!r}: expected auto, cpu or cuda")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: CUDA is not available on this machine")
-    return name
+def merge(config: dict | None, cli: dict) -> BenchmarkSettings:
+    """Combine the config's ``benchmark:`` / ``model:`` sections with CLI values (None = not given); the
+    device is a CLI value only (``--device``, default auto)."""
+    from pipelines.runtime import resolve_device
 
-
-def merge(config: dict | None, cli: dict, known_variants: list[str]) -> BenchmarkSettings:
-    """Combine the config's ``benchmark:`` / ``model:`` sections with CLI values (None = not given)."""
     config = config or {}
+    defs = variant_defs(config)
     section = config.get("benchmark") or {}
     if not isinstance(section, dict):
         raise ValueError("config: the benchmark section must be a mapping")
     unknown = sorted(set(section) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"config: unknown key(s) in benchmark section: {', '.join(unknown)}")
-    values = {**DEFAULTS, **section, **{k: v for k, v in cli.items() if v is not None}}
+    cli = {k: v for k, v in cli.items() if v is not None}
+    device = str(resolve_device(cli.pop("device", "auto")))
+    values = {**DEFAULTS, **section, **cli}
     height, width = parse_size(values["size"])
     repeats, warmup = int(values["repeats"]), int(values["warmup"])
     if repeats < 1 or warmup < 0:
@@ -127,18 +122,19 @@ def merge(config: dict | None, cli: dict, known_variants: list[str]) -> Benchmar
     if threads is not None and int(threads) < 1:
         raise ValueError(f"--threads must be >= 1 (got {threads})")
     return BenchmarkSettings(
-        variants=parse_variants(values["variants"], known_variants),
+        variants=parse_variants(values["variants"], list(catalogue(defs))),
         backbone=values["backbone"],
         height=height,
         width=width,
         t=parse_int_list(values["t"], "t"),
         repeats=repeats,
         warmup=warmup,
-        device=resolve_device(str(values["device"])),
+        device=device,
         objects=objects,
         amp=bool(values["amp"]),
         threads=None if threads is None else int(threads),
         breakdown=bool(values["breakdown"]),
         tf32=None if values["tf32"] is None else bool(values["tf32"]),
         model=dict(config.get("model") or {}),
+        variant_defs=defs,
     )

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from pipelines.data.errors import DataError
+from pipelines.files import DataError, atomic_save
 
 VOID_ID = 255
 
@@ -67,17 +65,3 @@ def write_mask(path: str | Path, mask: np.ndarray) -> None:
     image = Image.fromarray(mask.astype(np.uint8), mode="P")
     image.putpalette(DAVIS_PALETTE)
     atomic_save(path, lambda tmp: image.save(tmp, format="PNG"))
-
-
-def atomic_save(path: str | Path, save) -> None:
-    """Call ``save(tmp_path)`` then rename over ``path``, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

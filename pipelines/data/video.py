@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipelines.data.errors import DataError
+from pipelines.files import DataError
 from pipelines.data.masks import VOID_ID, read_mask
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")

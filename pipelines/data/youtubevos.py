@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.data.errors import DataError
+from pipelines.files import DataError
 from pipelines.data.video import (
     IMAGE_SUFFIXES,
     VideoSample,

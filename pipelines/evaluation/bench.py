@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from pipelines.cli import run_cli
-from pipelines.data.errors import DataError
 from pipelines.evaluation.davis import read_sequence_list
+from pipelines.files import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

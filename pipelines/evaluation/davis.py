@@ -9,8 +9,9 @@ davisvideochallenge/davis2017-evaluation (commit ac7c43f) to the last bit on its
   K are background; void is background (not excluded). Predicted objects missing -> empty masks.
   A predicted id above K is an error here (the official prints a message and exits 0 with no CSV).
 - 2016: all GT ids > 0 except 255 merged into object 1, likewise for the prediction.
-- J, F, statistics and averaging: see region.py, boundary.py, statistics.py; global values are
-  plain means over all objects of all sequences; J&F = (J-Mean + F-Mean) / 2.
+- J, F (and any other registered metric, metrics.py), statistics and averaging: see region.py,
+  boundary.py, statistics.py; global values are plain means over all objects of all sequences;
+  J&F = (J-Mean + F-Mean) / 2.
 """
 
 from __future__ import annotations
@@ -22,21 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.data.errors import DataError
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.frames import read_mask_pair
+from pipelines.evaluation.metrics import HEADLINE, HEADLINE_PARTS, METRICS, STATISTICS, global_columns
 from pipelines.evaluation.parallel import run_tasks
 from pipelines.evaluation.result import (
-    GLOBAL_COLUMNS,
-    PER_FRAME_COLUMNS,
-    PER_OBJECT_COLUMNS,
+    ID_COLUMNS,
     PER_SEQUENCE_COLUMNS,
     EvalResult,
+    per_object_frame,
     per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
-from pipelines.evaluation.statistics import object_statistics
+from pipelines.files import DataError
 
 FRAMES_PER_TASK = 8
 YEARS = ("2016", "2017")
@@ -125,14 +125,14 @@ def load_frame_pair(plan: SequencePlan, frame: str) -> tuple[np.ndarray, np.ndar
 
 
 def score_frames(task: tuple[int, int, SequencePlan, tuple[str, ...]]):
-    """Worker: J and F ``float64 (K, n)`` of ``n`` consecutive evaluated frames of one sequence."""
+    """Worker: metric name -> ``float64 (K, n)`` of ``n`` consecutive evaluated frames of one sequence."""
     seq_index, start, plan, frames = task
-    j = np.empty((len(plan.object_ids), len(frames)))
-    f = np.empty_like(j)
+    scores = {name: np.empty((len(plan.object_ids), len(frames))) for name in METRICS}
     for column, frame in enumerate(frames):
         gt, pred = load_frame_pair(plan, frame)
-        j[:, column], f[:, column] = frame_scores(gt, pred, list(plan.object_ids), plan.radius)
-    return seq_index, start, j, f
+        for name, values in frame_scores(gt, pred, list(plan.object_ids), plan.radius).items():
+            scores[name][:, column] = values
+    return seq_index, start, scores
 
 
 def evaluate_davis(
@@ -164,16 +164,15 @@ def evaluate_davis(
             tasks.append((seq_index, start, plan, plan.evaluated[start : start + FRAMES_PER_TASK]))
     tasks.sort(key=lambda task: -len(task[3]) * len(task[2].object_ids))  # big tasks first
 
-    j_scores = [np.empty((len(p.object_ids), len(p.evaluated))) for p in plans]
-    f_scores = [np.empty_like(scores) for scores in j_scores]
+    scores = [{name: np.empty((len(p.object_ids), len(p.evaluated))) for name in METRICS} for p in plans]
     progress = run_tasks(
         score_frames, tasks, workers, desc=f"DAVIS {year} {split}", while_waiting=import_pandas
     )
-    for seq_index, start, j, f in progress:
-        j_scores[seq_index][:, start : start + j.shape[1]] = j
-        f_scores[seq_index][:, start : start + f.shape[1]] = f
+    for seq_index, start, chunk in progress:
+        for name, values in chunk.items():
+            scores[seq_index][name][:, start : start + values.shape[1]] = values
 
-    result = build_tables(plans, j_scores, f_scores, split)
+    result = build_tables(plans, scores, split)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -183,38 +182,30 @@ def import_pandas() -> None:
     import pandas  # noqa: F401
 
 
-def build_tables(
-    plans: list[SequencePlan], j_scores: list[np.ndarray], f_scores: list[np.ndarray], split: str
-) -> EvalResult:
+def build_tables(plans: list[SequencePlan], scores: list[dict[str, np.ndarray]], split: str) -> EvalResult:
     """Official aggregation: statistics per object, then plain means over all objects."""
     import pandas as pd
 
     objects, frames = [], []
-    for plan, j_seq, f_seq in zip(plans, j_scores, f_scores, strict=True):
+    for plan, seq_scores in zip(plans, scores, strict=True):
         for row, obj in enumerate(plan.object_ids):
-            objects.append((plan.name, obj, *object_statistics(j_seq[row]), *object_statistics(f_seq[row])))
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "sequence": plan.name,
-                        "object": obj,
-                        "frame": list(plan.evaluated),
-                        "J": j_seq[row],
-                        "F": f_seq[row],
-                    }
-                )
-            )
-    per_object = pd.DataFrame(objects, columns=PER_OBJECT_COLUMNS)
-    per_frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PER_FRAME_COLUMNS)
+            values = {name: seq_scores[name][row] for name in METRICS}
+            objects.append(per_object_frame(plan.name, obj, values))
+            frames.append(pd.DataFrame({"sequence": plan.name, "object": obj, "frame": list(plan.evaluated), **values}))
+    per_object = pd.DataFrame(objects, columns=[*ID_COLUMNS, *[f"{m}-{s}" for m in METRICS for s in STATISTICS]])
+    per_frame = (pd.concat(frames, ignore_index=True) if frames
+                 else pd.DataFrame(columns=[*ID_COLUMNS, "frame", *METRICS]))
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # no objects at all -> NaN
         means = {
             column: np.mean(np.ascontiguousarray(per_object[column].to_numpy(dtype=np.float64)))
-            for column in PER_OBJECT_COLUMNS[2:]
+            for column in per_object.columns[len(ID_COLUMNS):]
         }
-    values = [(means["J-Mean"] + means["F-Mean"]) / 2.0] + [means[c] for c in GLOBAL_COLUMNS[1:]]
-    global_ = pd.DataFrame([values], columns=GLOBAL_COLUMNS)
+    parts = [means[f"{name}-Mean"] for name in HEADLINE_PARTS]
+    means[HEADLINE] = (parts[0] + parts[1]) / 2.0
+    columns = global_columns()
+    global_ = pd.DataFrame([[means[c] for c in columns]], columns=columns)
     return EvalResult(
         global_=global_,
         per_sequence=per_sequence_table(per_object, PER_SEQUENCE_COLUMNS),

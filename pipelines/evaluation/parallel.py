@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pipelines.data.errors import DataError
+from pipelines.files import DataError
 
 
 class _Failure:

@@ -6,28 +6,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.data.masks import atomic_save
+import numpy as np
+
+from pipelines.evaluation.metrics import METRICS
+from pipelines.evaluation.statistics import object_statistics
+from pipelines.files import atomic_save
 
 if TYPE_CHECKING:  # pandas is imported lazily: it is the slowest import of a CLI run
     import pandas as pd
 
-GLOBAL_COLUMNS = ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
+ID_COLUMNS = ["sequence", "object"]
 PER_SEQUENCE_COLUMNS = ["Sequence", "J-Mean", "F-Mean"]
-PER_OBJECT_COLUMNS = ["sequence", "object", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
-PER_FRAME_COLUMNS = ["sequence", "object", "frame", "J", "F"]
-YOUTUBEVOS_GLOBAL_COLUMNS = ["overall", "J_seen", "J_unseen", "F_seen", "F_unseen"]
 YOUTUBEVOS_PER_SEQUENCE_COLUMNS = ["Sequence", "J-Mean", "F-Mean", "Category", "Seen"]
+
+
+def per_object_frame(sequence: str, obj: int, values: dict[str, np.ndarray]) -> tuple:
+    """(sequence, object, then Mean, Recall, Decay of each metric's per-frame ``values``)."""
+    stats = [s for name in METRICS for s in object_statistics(values[name])]
+    return (sequence, obj, *stats)
 
 
 @dataclass
 class EvalResult:
     """Tables of one evaluation.
 
-    global_: one row (DAVIS: ``GLOBAL_COLUMNS``; YouTube-VOS: ``YOUTUBEVOS_GLOBAL_COLUMNS``).
+    global_: one row (DAVIS: ``metrics.global_columns()``; YouTube-VOS: ``overall`` and
+        ``<metric>_seen`` / ``<metric>_unseen`` of every metric).
     per_sequence: one row per object named ``<sequence>_<id>`` with ``PER_SEQUENCE_COLUMNS``
         (the official "per-sequence" file is per object).
-    per_object: ``PER_OBJECT_COLUMNS`` (YouTube-VOS adds ``category``, ``seen``, ``first_frame``).
-    per_frame: ``PER_FRAME_COLUMNS``, one row per object and evaluated frame, full precision.
+    per_object: sequence, object and ``metrics.object_columns()`` (YouTube-VOS adds ``category``,
+        ``seen``, ``first_frame``).
+    per_frame: sequence, object, frame and one column per metric, one row per object and evaluated
+        frame, full precision.
     seconds: wall time of the evaluation.
     """
 

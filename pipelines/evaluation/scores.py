@@ -1,13 +1,16 @@
-"""J and F of every object in one frame, computed on a crop around each object.
+"""Every registered metric of every object in one frame, computed on a crop around each object.
 
 Both boundaries of an object lie inside the bounding box of (gt == id) OR (pred == id) grown by
 one pixel. A crop that keeps one empty row/column beyond the masks (or stops at the image border,
 where boundary.boundary_flat replicates the edge) gives exactly the full-frame boundary, and
 matches are only counted on boundary pixels, so the dilation may stop at the crop as well: the
 result equals the full-frame computation of the official evaluator for a fraction of the work.
+``ObjectFrame`` holds one object's crop and computes what the metrics ask of it once.
 """
 
 from __future__ import annotations
+
+from functools import cached_property
 
 import numpy as np
 
@@ -18,7 +21,6 @@ from pipelines.evaluation.boundary import (
     f_from_counts,
     pack_bits,
 )
-from pipelines.evaluation.region import jaccard_from_counts
 
 _BIT_TYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
 PACKED_MIN_PIXELS = 100_000  # crops at least this large are dilated bit-packed (measured faster)
@@ -73,46 +75,87 @@ def matched_counts(gb: np.ndarray, pb: np.ndarray, stride: int, radius: int, pac
     return int(pred_matched), int(gt_matched)
 
 
+class ObjectFrame:
+    """One object (present in the GT or the prediction) in one frame, cropped; what metrics read.
+
+    ``gt`` / ``pred``: the bool crops ``(h, w)``; ``radius``: the frame's boundary tolerance;
+    ``intersection`` / ``union``: pixel counts; ``boundary_f(radius)``: the DAVIS boundary F at any
+    tolerance (boundaries and flat layouts are built once per padding and reused).
+    """
+
+    def __init__(self, gt: np.ndarray, pred: np.ndarray, obj: int, box: tuple[int, int, int, int], radius: int,
+                 packed_min_pixels: int = PACKED_MIN_PIXELS):
+        height, width = gt.shape
+        y0, y1, x0, x1 = box
+        self.y0, self.x0 = max(y0 - 1, 0), max(x0 - 1, 0)
+        self.y1, self.x1 = min(y1 + 1, height), min(x1 + 1, width)
+        self.at_bottom, self.at_right = self.y1 == height, self.x1 == width
+        self.h, self.w = self.y1 - self.y0, self.x1 - self.x0
+        self.gt = gt[self.y0 : self.y1, self.x0 : self.x1] == obj
+        self.pred = pred[self.y0 : self.y1, self.x0 : self.x1] == obj
+        self.radius = radius
+        self.packed_min_pixels = packed_min_pixels
+        self._layouts: dict[int, tuple] = {}
+
+    @cached_property
+    def intersection(self) -> int:
+        return int(np.count_nonzero(self.gt & self.pred))
+
+    @cached_property
+    def union(self) -> int:
+        return int(np.count_nonzero(self.gt | self.pred))
+
+    def _layout(self, radius: int) -> tuple[np.ndarray, np.ndarray, int, bool]:
+        """(gt boundary, pred boundary, stride, packed) in a flat layout with room for ``radius``."""
+        pad = max(radius, 1)
+        packed = (self.h + 1) * (self.w + pad) >= self.packed_min_pixels and radius < 64
+        key = (pad, packed)
+        if key not in self._layouts:
+            stride = -(-(self.w + pad) // 64) * 64 if packed else self.w + pad  # packed rows: whole words
+            g = np.zeros((self.h + 1, stride), dtype=bool)
+            p = np.zeros_like(g)
+            g[: self.h, : self.w] = self.gt
+            p[: self.h, : self.w] = self.pred
+            gb = boundary_flat(g, self.h, self.w, self.at_bottom, self.at_right)
+            pb = boundary_flat(p, self.h, self.w, self.at_bottom, self.at_right)
+            self._layouts[key] = (gb, pb, stride, packed)
+        return self._layouts[key]
+
+    def boundary_f(self, radius: int | None = None) -> float:
+        """DAVIS boundary F with tolerance ``radius`` (default: the frame's)."""
+        radius = self.radius if radius is None else radius
+        gb, pb, stride, packed = self._layout(radius)
+        n_gt, n_pred = int(np.count_nonzero(gb)), int(np.count_nonzero(pb))
+        pred_matched = gt_matched = 0
+        if n_gt and n_pred:
+            pred_matched, gt_matched = matched_counts(gb, pb, stride, radius, packed)
+        return f_from_counts(n_pred, n_gt, pred_matched, gt_matched)
+
+
 def frame_scores(
     gt: np.ndarray,
     pred: np.ndarray,
     object_ids: list[int],
     radius: int,
     packed_min_pixels: int = PACKED_MIN_PIXELS,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-object J and F of one frame.
+) -> dict[str, np.ndarray]:
+    """Every registered metric (``pipelines.evaluation.metrics.METRICS``) of every object in one frame.
 
     gt, pred: ``uint8 (H, W)`` label maps (void already mapped to 0 in ``gt``).
     object_ids: ids to score, each compared as ``gt == id`` vs ``pred == id``.
     packed_min_pixels: crop size from which the bit-packed dilation is used (same result).
-    Returns two ``float64 (len(object_ids),)`` arrays.
+    Returns metric name -> ``float64 (len(object_ids),)``; an object in neither map gets each
+    metric's ``when_absent`` value (1 for J and F: both masks empty is a perfect match).
     """
-    j = np.ones(len(object_ids), dtype=np.float64)  # both masks empty: J = F = 1
-    f = np.ones(len(object_ids), dtype=np.float64)
+    from pipelines.evaluation.metrics import METRICS
+
+    scores = {name: np.full(len(object_ids), metric.when_absent, dtype=np.float64) for name, metric in METRICS.items()}
     if not object_ids:
-        return j, f
-    height, width = gt.shape
-    pad = max(radius, 1)
+        return scores
     boxes = object_boxes(gt, pred, object_ids)
     for index, obj in enumerate(object_ids):
-        if obj not in boxes:
-            continue
-        y0, y1, x0, x1 = boxes[obj]
-        y0, x0 = max(y0 - 1, 0), max(x0 - 1, 0)
-        y1, x1 = min(y1 + 1, height), min(x1 + 1, width)
-        h, w = y1 - y0, x1 - x0
-        packed = (h + 1) * (w + pad) >= packed_min_pixels and radius < 64
-        stride = -(-(w + pad) // 64) * 64 if packed else w + pad  # packed rows: whole words
-        g = np.zeros((h + 1, stride), dtype=bool)
-        p = np.zeros_like(g)
-        np.equal(gt[y0:y1, x0:x1], obj, out=g[:h, :w])
-        np.equal(pred[y0:y1, x0:x1], obj, out=p[:h, :w])
-        j[index] = jaccard_from_counts(int(np.count_nonzero(g & p)), int(np.count_nonzero(g | p)))
-        gb = boundary_flat(g, h, w, y1 == height, x1 == width)
-        pb = boundary_flat(p, h, w, y1 == height, x1 == width)
-        n_gt, n_pred = int(np.count_nonzero(gb)), int(np.count_nonzero(pb))
-        pred_matched = gt_matched = 0
-        if n_gt and n_pred:
-            pred_matched, gt_matched = matched_counts(gb, pb, stride, radius, packed)
-        f[index] = f_from_counts(n_pred, n_gt, pred_matched, gt_matched)
-    return j, f
+        if obj in boxes:
+            frame = ObjectFrame(gt, pred, obj, boxes[obj], radius, packed_min_pixels)
+            for name, metric in METRICS.items():
+                scores[name][index] = metric.score(frame)
+    return scores

@@ -8,10 +8,11 @@ Layout (docs/interfaces.md): ``ROOT/train/meta.json`` (training categories), ``R
 Protocol, as we read the YouTube-VOS benchmark (its server code is not public):
 - Each object is evaluated on the ground-truth frames strictly after the frame where it is first
   given (its first frame in ``<split>/Annotations``); no last-frame exclusion.
-- Per frame, J and F exactly as DAVIS (boundary.py, region.py): void 255 -> background, both masks
-  empty -> 1; per object the mean over its evaluated frames.
+- Per frame, J and F (and every other registered metric, metrics.py) exactly as DAVIS (boundary.py,
+  region.py): void 255 -> background, both masks empty -> 1; per object the mean over its evaluated
+  frames.
 - seen = the object's category occurs among the objects of ``train/meta.json``, else unseen.
-  J_seen = mean of the per-object J means over seen objects (likewise the other three);
+  J_seen = mean of the per-object J means over seen objects (likewise every metric's _seen, _unseen);
   overall = (J_seen + J_unseen + F_seen + F_unseen) / 4, NaN if a group is empty.
 - A predicted id that is not one of the video's objects is an error (it cannot be scored).
 """
@@ -26,22 +27,21 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.data.errors import DataError
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.davis import import_pandas
 from pipelines.evaluation.frames import read_mask_pair
+from pipelines.evaluation.metrics import HEADLINE_PARTS, METRICS, STATISTICS
 from pipelines.evaluation.parallel import run_tasks
 from pipelines.evaluation.result import (
-    PER_FRAME_COLUMNS,
-    PER_OBJECT_COLUMNS,
-    YOUTUBEVOS_GLOBAL_COLUMNS,
+    ID_COLUMNS,
     YOUTUBEVOS_PER_SEQUENCE_COLUMNS,
     EvalResult,
+    per_object_frame,
     per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
-from pipelines.evaluation.statistics import object_statistics
+from pipelines.files import DataError
 
 FRAMES_PER_TASK = 8
 
@@ -117,7 +117,7 @@ def plan_video(root: Path, pred_root: Path, split: str, gt_split: str, name: str
 
 
 def score_video_frames(task: tuple[int, VideoPlan, tuple[str, ...]]):
-    """Worker: ``[(object, frame, J, F)]`` for the objects active on each of the frames."""
+    """Worker: ``[(object, frame, *one value per metric)]`` for the objects active on each of the frames."""
     video_index, plan, frames = task
     objects = sorted(plan.categories)
     lookup = np.zeros(256, dtype=bool)
@@ -135,8 +135,8 @@ def score_video_frames(task: tuple[int, VideoPlan, tuple[str, ...]]):
                 f"{where}: predicted ids {unknown} are not objects of this video (objects: {objects})",
             )
         active = plan.active(frame)
-        j, f = frame_scores(gt, pred, active, plan.radius)
-        rows.extend(zip(active, [frame] * len(active), j.tolist(), f.tolist(), strict=True))
+        scores = frame_scores(gt, pred, active, plan.radius)
+        rows.extend(zip(active, [frame] * len(active), *[scores[name].tolist() for name in METRICS], strict=True))
     return video_index, rows
 
 
@@ -182,9 +182,10 @@ def build_youtubevos_tables(
 ) -> EvalResult:
     import pandas as pd
 
-    per_frame = pd.DataFrame(rows, columns=PER_FRAME_COLUMNS)
+    per_frame = pd.DataFrame(rows, columns=[*ID_COLUMNS, "frame", *METRICS])
     per_frame = per_frame.sort_values(["sequence", "object", "frame"], ignore_index=True)
     grouped = {key: group for key, group in per_frame.groupby(["sequence", "object"], sort=False)}
+    stat_columns = [f"{m}-{s}" for m in METRICS for s in STATISTICS]
     objects = []
     for plan in plans:
         for obj in sorted(plan.categories):
@@ -194,21 +195,21 @@ def build_youtubevos_tables(
                     f"video {plan.name}: object {obj} has no frame after its first one; not scored",
                     stacklevel=2,
                 )
-                stats = (np.nan,) * 6
+                row = (plan.name, obj, *[np.nan] * len(stat_columns))
             else:
-                stats = (*object_statistics(group["J"].to_numpy()), *object_statistics(group["F"].to_numpy()))
+                row = per_object_frame(plan.name, obj, {name: group[name].to_numpy() for name in METRICS})
             category = plan.categories[obj]
-            objects.append((plan.name, obj, *stats, category, category in seen, plan.first_frame[obj]))
-    per_object = pd.DataFrame(objects, columns=[*PER_OBJECT_COLUMNS, "category", "seen", "first_frame"])
+            objects.append((*row, category, category in seen, plan.first_frame[obj]))
+    per_object = pd.DataFrame(objects, columns=[*ID_COLUMNS, *stat_columns, "category", "seen", "first_frame"])
 
     def group_mean(column: str, is_seen: bool) -> float:
         values = per_object.loc[per_object["seen"] == is_seen, column].dropna().to_numpy(dtype=np.float64)
         return float(np.mean(values)) if values.size else float("nan")
 
-    j_seen, j_unseen = group_mean("J-Mean", True), group_mean("J-Mean", False)
-    f_seen, f_unseen = group_mean("F-Mean", True), group_mean("F-Mean", False)
-    overall = (j_seen + j_unseen + f_seen + f_unseen) / 4
-    global_ = pd.DataFrame([[overall, j_seen, j_unseen, f_seen, f_unseen]], columns=YOUTUBEVOS_GLOBAL_COLUMNS)
+    groups = {f"{name}_{label}": group_mean(f"{name}-Mean", is_seen)
+              for name in METRICS for label, is_seen in (("seen", True), ("unseen", False))}
+    overall = sum(groups[f"{name}_{label}"] for name in HEADLINE_PARTS for label in ("seen", "unseen")) / 4
+    global_ = pd.DataFrame([{"overall": overall, **groups}])
     per_sequence = per_sequence_table(
         per_object, YOUTUBEVOS_PER_SEQUENCE_COLUMNS, Category=per_object["category"], Seen=per_object["seen"]
     )

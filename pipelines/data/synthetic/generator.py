@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pipelines.data.errors import DataError
+from pipelines.files import DataError
 from pipelines.data.synthetic.backgrounds import load_photos
 from pipelines.data.synthetic.looks import split_looks
 from pipelines.data.synthetic.presets import Preset

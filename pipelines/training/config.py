@@ -4,16 +4,15 @@ Every key is checked; an unknown key raises ``ValueError`` naming it with its fu
 (e.g. ``train.main.max_skip.evry``), so a typo never silently falls back to a default.
 
 Keys (all optional; defaults are the CPU-sized values). Frozen BatchNorm is the model section's
-``freeze_bn`` (it is a property of how the network is trained, but ModelConfig owns the flag)::
+``freeze_bn`` (it is a property of how the network is trained, but ModelConfig owns the flag). Where a
+job runs (device, threads, DataLoader workers) and the seed are not recipe: they come from the
+workflow's ``resources:`` section and ``experiments.seeds`` as command-line flags of pipelines.train::
 
     train:
-      device: auto          # auto | cpu | cuda
       amp: false            # mixed precision on CUDA (ignored on CPU)
-      seed: 0
-      threads: 0            # torch intra-op threads on CPU; 0 = leave torch's default
       checkpoint_every: 50  # iterations between resumable state files
       log_every: 10         # iterations between loss.csv rows (averaged over the window)
-      num_workers: 0        # DataLoader worker processes
+      allow_untrained_backbone: false   # see below
       pretrain: {iterations, batch_size, lr, weight_decay, lr_schedule, grad_clip,
                  crop: [h, w], num_frames, max_objects}
       main:     {... the same ..., max_skip: {start, step, every, unit, maximum},
@@ -26,7 +25,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "cosine")
 MAIN_DATASETS = ("davis2017", "davis2016", "youtubevos")
 SKIP_UNITS = ("iterations", "epochs")
@@ -66,6 +64,7 @@ class StageConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     lr_schedule: str = "constant"
+    warmup: int = 0  # iterations of linear warm-up from lr / warmup to lr (Adam's first steps, the stage switch)
     grad_clip: float = 0.0  # max global grad norm; 0 = off
     crop: list[int] = field(default_factory=lambda: [64, 112])
     num_frames: int = 3
@@ -76,7 +75,9 @@ class StageConfig:
                         max_objects=self.max_objects)
         if not self.lr > 0:
             raise ValueError(f"{where}.lr: must be > 0, got {self.lr}")
-        _check_nonneg(where, weight_decay=self.weight_decay, grad_clip=self.grad_clip)
+        _check_nonneg(where, weight_decay=self.weight_decay, grad_clip=self.grad_clip, warmup=self.warmup)
+        if self.warmup >= self.iterations:
+            raise ValueError(f"{where}.warmup: {self.warmup} must be below iterations ({self.iterations})")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"{where}.lr_schedule: {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
         if (not isinstance(self.crop, list | tuple) or len(self.crop) != 2
@@ -87,11 +88,15 @@ class StageConfig:
             raise ValueError(f"{where}.num_frames: need at least 2 frames (1 reference + 1 target), got {self.num_frames}")
 
     def lr_at(self, iteration: int) -> float:
-        """Learning rate for (0-based) ``iteration``."""
+        """Learning rate for (0-based) ``iteration``: linear warm-up over the first ``warmup`` iterations
+        (from lr / warmup), then constant or a cosine decay to 0 over the remaining ones."""
+        if iteration < self.warmup:
+            return self.lr * (iteration + 1) / self.warmup
         if self.lr_schedule == "cosine":
             import math
 
-            return self.lr * 0.5 * (1.0 + math.cos(math.pi * iteration / self.iterations))
+            progress = (iteration - self.warmup) / max(1, self.iterations - self.warmup)
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.lr
 
 
@@ -114,21 +119,18 @@ class MainStageConfig(StageConfig):
 
 @dataclass
 class TrainConfig:
-    device: str = "auto"
+    """``allow_untrained_backbone``: frozen BatchNorm (``model.freeze_bn``) is meant for a pretrained
+    backbone (``model.weights``); training with it on a random backbone is refused unless this is set."""
+
     amp: bool = False
-    seed: int = 0
-    threads: int = 0
     checkpoint_every: int = 50
     log_every: int = 10
-    num_workers: int = 0
+    allow_untrained_backbone: bool = False
     pretrain: StageConfig = field(default_factory=StageConfig)
     main: MainStageConfig = field(default_factory=MainStageConfig)
 
     def validate(self) -> TrainConfig:
-        if self.device not in DEVICES:
-            raise ValueError(f"train.device: {self.device!r} is not one of {', '.join(DEVICES)}")
         _check_positive("train", checkpoint_every=self.checkpoint_every, log_every=self.log_every)
-        _check_nonneg("train", num_workers=self.num_workers, threads=self.threads)
         self.pretrain.validate("train.pretrain")
         self.main.validate("train.main")
         return self
@@ -140,6 +142,17 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def check_backbone(self, model) -> None:
+        """ValueError naming model.weights when frozen BatchNorm would be trained on a random backbone
+        (``model``: a methods.config.ModelConfig). Its BatchNorms would be fixed at mean 0, variance 1:
+        not the paper's model, whose backbone is pretrained."""
+        if model.freeze_bn and not model.weights and not self.allow_untrained_backbone:
+            raise ValueError(
+                "model.weights is not set but model.freeze_bn is true: the frozen BatchNorm of a randomly "
+                "initialised backbone is a fixed identity, not the paper's pretrained model. Set model.weights "
+                "to a local ImageNet ResNet state dict, or model.freeze_bn: false, or "
+                "train.allow_untrained_backbone: true to train this way anyway.")
 
     def stage(self, name: str) -> StageConfig:
         """Schedule for a CLI stage: ``pretrain`` -> pretrain, ``main`` / ``full`` -> main."""

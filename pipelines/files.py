@@ -1,0 +1,174 @@
+"""What every layer may use to touch the file system safely: the error type for bad input and outputs
+written so that nothing is ever half-written, silently replaced or left unreadable to the group.
+
+- ``DataError(path, problem)``: bad or missing input (or an output that cannot be written); every CLI
+  prints it as ``error: <path>: <problem>`` and exits 2.
+- ``atomic_save(path, save)``: a file appears whole or not at all (temp file beside it, then rename),
+  with the permissions the user's umask gives any new file.
+- ``OutputFolder``: a folder written beside its target and renamed into place when complete. It never
+  replaces a non-empty folder the suite did not write (``MARKER`` inside) unless ``overwrite`` is asked
+  for, and never a folder that is, or contains, one of the inputs.
+- ``check_output_folder`` / ``check_output_file``: the checks of an output path, made before any work.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+MARKER = ".gvos-suite-output"
+"""File inside every folder the suite's CLIs write: replacing such a folder loses nothing of the user's."""
+
+
+class DataError(ValueError):
+    """Bad or missing input. ``str(err)`` names the offending path and what is wrong with it."""
+
+    def __init__(self, path: str | Path | None, problem: str):
+        self.path = None if path is None else Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """Permissions the user's umask gives a new file (mkstemp would give 0600)."""
+    return 0o666 & ~_umask()
+
+
+def new_folder_mode() -> int:
+    """Permissions the user's umask gives a new folder (mkdtemp would give 0700)."""
+    return 0o777 & ~_umask()
+
+
+def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
+    """Call ``save(tmp_path)`` then rename over ``path``, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save(tmp)
+        os.chmod(tmp, new_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_save(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _is_within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def written_by_suite(folder: Path) -> bool:
+    return (folder / MARKER).is_file()
+
+
+def _writable_parent(path: Path, flag: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a writable folder."""
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise DataError(path, f"{flag}: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise DataError(path, f"{flag}: cannot write here ({ancestor} is not writable)")
+
+
+def check_output_file(path: str | Path, flag: str = "--out") -> Path:
+    """An output file: not an existing folder, inside a folder we may write. Returns the resolved path."""
+    path = Path(path).expanduser().absolute()
+    if path.is_dir():
+        raise DataError(path, f"{flag}: is a folder, expected a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise DataError(path, f"{flag}: the file exists and is not writable")
+    _writable_parent(path, flag)
+    return path
+
+
+def check_output_folder(path: str | Path, inputs: Iterable[str | Path | None] = (), overwrite: bool = False,
+                        flag: str = "--out", replace: bool = True) -> Path:
+    """Check, before any work, that ``path`` may receive the output folder; returns the resolved path.
+
+    Refused: an existing file; a folder that is or contains one of ``inputs``; an unwritable place; and,
+    when ``replace`` (the folder is replaced as a whole), a non-empty folder without the suite's marker
+    unless ``overwrite``. With ``replace=False`` the caller only adds its own named files to the folder.
+    """
+    path = Path(path).expanduser().absolute()
+    if path.exists() and not path.is_dir():
+        raise DataError(path, f"{flag}: exists and is not a folder")
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(item).expanduser().absolute()
+        if _is_within(source, path):
+            what = "is" if source == path else "contains"
+            raise DataError(path, f"{flag}: {what} the input {source}; choose another output folder")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise DataError(path, f"{flag}: the folder is not writable")
+        if replace and any(path.iterdir()) and not written_by_suite(path) and not overwrite:
+            raise DataError(path, f"{flag}: the folder is not empty and was not written by this suite "
+                                  f"(no {MARKER}); refusing to replace it (pass --overwrite to replace it anyway)")
+        if replace:
+            _writable_parent(path, flag)  # the rename needs the parent
+    else:
+        _writable_parent(path, flag)
+    return path
+
+
+class OutputFolder:
+    """Build a folder beside ``target`` and rename it into place on success (``with`` block).
+
+    ``check_output_folder`` is applied first. Inside the block, write into ``self.path``; on a clean exit
+    an existing target is moved aside and deleted only after the new folder is in place; on an
+    exception the partial folder is removed and the target is left as it was.
+    """
+
+    def __init__(self, target: str | Path, inputs: Iterable[str | Path | None] = (), overwrite: bool = False,
+                 flag: str = "--out"):
+        self.target = check_output_folder(target, inputs, overwrite, flag)
+        self.path: Path | None = None
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent))
+        os.chmod(self.path, new_folder_mode())
+        (self.path / MARKER).write_text("written by the GVOS-SCM suite; may be replaced by it\n")
+        os.chmod(self.path / MARKER, new_file_mode())
+        return self.path
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self.path is not None
+        if exc_type is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        if self.target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".old", dir=self.target.parent))
+            os.rename(self.target, old / "replaced")
+            os.rename(self.path, self.target)
+            shutil.rmtree(old)
+        else:
+            os.rename(self.path, self.target)
+
+
+def make_folder(path: str | Path) -> Path:
+    """mkdir -p with the umask's permissions, marked as written by the suite."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    marker = path / MARKER
+    if not marker.exists():
+        marker.write_text("written by the GVOS-SCM suite; may be replaced by it\n")
+        os.chmod(marker, new_file_mode())
+    return path

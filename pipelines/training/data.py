@@ -1,0 +1,110 @@
+"""The training data of a stage and the batches of each iteration.
+
+Determinism: the clip drawn for batch slot ``j`` of iteration ``i`` depends only on ``(seed, i, j)``,
+and every RNG is reseeded from ``(seed, i)`` before each step, so the data position is simply the
+iteration number, and the global batch does not depend on the number of DDP processes (under
+torchrun each rank takes its slice of the global batch).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipelines.data.roots import DATASET_ROOT_KEY, dataset_roots
+from pipelines.files import DataError
+from pipelines.training.config import StageConfig
+
+
+def dataset_root(data_section: dict, key: str, config_path: Path | None) -> Path:
+    root = dataset_roots(data_section)[key]
+    if not root:
+        raise DataError(config_path, f"data.{key} is not set (and data.synthetic is not set): "
+                                     "the training datasets need it")
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(root, f"dataset folder does not exist (data.{key} in {config_path})")
+    return root
+
+
+def build_clip_dataset(stage: str, stage_cfg: StageConfig, data_section: dict, config_path: Path | None, seed: int):
+    """The clip dataset of a stage: StaticClipDataset over COCO for ``pretrain``, VideoClipDataset over
+    the configured training videos for ``main`` / ``full``. Missing folders raise DataError."""
+    from pipelines.data import clips
+
+    if stage == "pretrain":
+        from pipelines.data.coco import CocoImages
+
+        coco = CocoImages(dataset_root(data_section, "coco", config_path))
+        return clips.StaticClipDataset(coco, num_frames=stage_cfg.num_frames, crop=tuple(stage_cfg.crop),
+                                       max_objects=stage_cfg.max_objects, seed=seed)
+    videos = []
+    for name in stage_cfg.datasets:
+        root = dataset_root(data_section, DATASET_ROOT_KEY[name], config_path)
+        if name.startswith("davis"):
+            from pipelines.data.davis import DavisDataset
+
+            reader = DavisDataset(root, year=name[-4:], split="train")
+        else:
+            from pipelines.data.youtubevos import YouTubeVOSDataset
+
+            reader = YouTubeVOSDataset(root, split="train")
+        videos.extend(clips.lazy_videos(reader))  # only the sampled frames are read
+    if not videos:
+        raise DataError(config_path, f"no training videos found in {', '.join(stage_cfg.datasets)}")
+    return clips.VideoClipDataset(videos, num_frames=stage_cfg.num_frames, max_skip=stage_cfg.max_skip.start,
+                                  crop=tuple(stage_cfg.crop), max_objects=stage_cfg.max_objects, seed=seed)
+
+
+def derive_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class IterationBatches(torch.utils.data.Dataset):
+    """Item ``k`` = this rank's slice of the global batch of iteration ``start + k``.
+
+    Each clip is drawn with every RNG seeded from ``(seed, iteration, slot)``, so a batch is a pure
+    function of the iteration: resuming needs no sampler state and worker processes need no seeding.
+    The frame-skip curriculum is evaluated here too (workers hold copies of the dataset).
+    """
+
+    def __init__(self, clips, stage_cfg: StageConfig, seed: int, start: int, rank: int = 0, world: int = 1):
+        if stage_cfg.batch_size % world:
+            raise ValueError(f"batch_size {stage_cfg.batch_size} is not divisible by {world} processes")
+        self.clips = clips
+        self.cfg = stage_cfg
+        self.seed = seed
+        self.start = start
+        self.per_rank = stage_cfg.batch_size // world
+        self.rank = rank
+        self.iterations_per_epoch = max(1, len(clips) // stage_cfg.batch_size)
+
+    def __len__(self) -> int:
+        return self.cfg.iterations - self.start
+
+    def max_skip_at(self, iteration: int) -> int | None:
+        schedule = getattr(self.cfg, "max_skip", None)
+        return None if schedule is None else schedule.at(iteration, self.iterations_per_epoch)
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        iteration = self.start + k
+        skip = self.max_skip_at(iteration)
+        if skip is not None:
+            self.clips.set_max_skip(skip)
+        items = []
+        for j in range(self.rank * self.per_rank, (self.rank + 1) * self.per_rank):
+            slot_seed = derive_seed(self.seed, iteration, j)
+            seed_everything(slot_seed)
+            if hasattr(self.clips, "rng"):  # datasets that keep their own generator
+                self.clips.rng = np.random.default_rng(slot_seed)
+            items.append(self.clips[int(np.random.randint(len(self.clips)))])
+        return {key: torch.stack([torch.as_tensor(item[key]) for item in items]) for key in items[0]}

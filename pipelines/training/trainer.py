@@ -1,0 +1,84 @@
+"""One optimisation step of a GVOSNet on a clip batch, and the state that resumes it.
+
+``Trainer.step(batch, iteration)`` runs the sections of ``STEP_SECTIONS`` in order: ``data`` (the
+batch to the device), ``forward`` (network and loss), ``backward``, ``optimizer`` (gradient clipping
+and the Adam step). ``hook``, a callable ``name -> context manager``, brackets each section (the
+training benchmark's clock); None costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import torch
+from torch import nn
+
+from pipelines.training.config import StageConfig
+from pipelines.training.data import derive_seed, seed_everything
+
+STEP_SECTIONS = ("data", "forward", "backward", "optimizer")
+RNG_STREAM = 1_000_003  # offset of the per-step RNG stream (dropout) from the data slots' streams
+
+SectionHook = Callable[[str], AbstractContextManager]
+
+
+class Trainer:
+    """Model, Adam optimiser and gradient scaler of one run on one device (DDP-wrapped when world > 1)."""
+
+    def __init__(self, model: nn.Module, stage_cfg: StageConfig, device: torch.device, amp: bool = False,
+                 seed: int = 0, rank: int = 0, world: int = 1):
+        self.model = model.to(device)
+        self.model.train()  # frozen BatchNorm (model.freeze_bn) is FrozenBatchNorm2d: train() leaves it alone
+        self.cfg = stage_cfg
+        self.device = device
+        self.seed, self.rank = seed, rank
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(self.params, lr=stage_cfg.lr, weight_decay=stage_cfg.weight_decay)
+        self.amp = bool(amp and device.type == "cuda")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.net = self.model
+        if world > 1:
+            ids = [device.index] if device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+
+    def step(self, batch: dict[str, torch.Tensor], iteration: int,
+             hook: SectionHook | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """One iteration on ``batch`` (frames (B,T,3,H,W), masks (B,T,O,H,W), valid (B,O)); returns the
+        loss (detached scalar tensor) and its named parts (floats)."""
+        from methods.losses import total_loss
+
+        section = (lambda name: contextlib.nullcontext()) if hook is None else hook
+        seed_everything(derive_seed(self.seed, iteration, RNG_STREAM + self.rank))
+        lr = self.cfg.lr_at(iteration)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with section("data"):
+            frames = batch["frames"].to(self.device, non_blocking=True)
+            masks = batch["masks"].to(self.device, non_blocking=True)
+            valid = batch["valid"].to(self.device, non_blocking=True)
+        with section("forward"):
+            with torch.autocast(self.device.type, enabled=self.amp):
+                output = self.net(frames, masks[:, 0], valid)
+            loss, parts = total_loss({k: v.float() for k, v in output.items()}, masks[:, 1:], valid)
+        parts.pop("total", None)  # the same number as loss
+        with section("backward"):
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+        with section("optimizer"):
+            if self.cfg.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        return loss.detach(), parts
