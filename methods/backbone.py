@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import Tensor, nn
 from torchvision.ops.misc import FrozenBatchNorm2d
@@ -73,7 +74,20 @@ class ResNetEncoder(nn.Module):
         self.channels = channels if stage == "layer3" else channels[:2]
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self._layers(self.conv1(x))
+
+    def forward_rows(self, images: Tensor, extra: Tensor, image_of_row: Tensor) -> list[Tensor]:
+        """The memory encoder's input without repeating the frame for every object row:
+        images (N, 3, H, W) normalised RGB, extra (R, E, H, W) the extra channels of each row, image_of_row
+        (R,) the image of each row. conv1 is linear and bias-free, so its RGB part is computed once per
+        image and added to the extra channels' part: the same sums as on the concatenated input."""
+        weight = self.conv1.weight
+        options = {"stride": self.conv1.stride, "padding": self.conv1.padding}
+        rgb = F.conv2d(images, weight[:, :3], **options)
+        return self._layers(rgb[image_of_row] + F.conv2d(extra.to(images.dtype), weight[:, 3:], **options))
+
+    def _layers(self, x: Tensor) -> list[Tensor]:
+        x = self.maxpool(self.relu(self.bn1(x)))
         feats = [self.layer1(x)]
         feats.append(self.layer2(feats[-1]))
         if self.layer3 is not None:

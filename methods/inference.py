@@ -197,7 +197,6 @@ class InferenceEngine(_Tracker):
                 with self._section("readout"):
                     embedding = self.model.readout(self.memory, q_key[0], q_value)
                 with self._section("decoder"):
-                    skips = [s.expand(tracked, -1, -1, -1) for s in skips]
                     coarse, refined = self.model.decode(embedding, skips, self.prev_probs, size)
                     obj_probs = torch.sigmoid(refined.float()).reshape(1, tracked, *size)
                     probs = torch.softmax(soft_aggregate(obj_probs), dim=1)[0]

@@ -50,7 +50,11 @@ class ResBlock(nn.Module):
 
 
 class RefineBlock(nn.Module):
-    """STM decoder stage: skip feature -> conv + ResBlock, add the upsampled coarser map, ResBlock."""
+    """STM decoder stage: skip feature -> conv + ResBlock, add the upsampled coarser map, ResBlock.
+
+    forward(skip (N, c, H, W) per image, coarser (R, channels, h, w) per object row, image_of_row (R,) | None):
+    the skip branch depends on the image only, so it runs once per image and is shared by its rows.
+    """
 
     def __init__(self, skip_channels: int, channels: int):
         super().__init__()
@@ -58,16 +62,25 @@ class RefineBlock(nn.Module):
         self.res_skip = ResBlock(channels)
         self.res_merge = ResBlock(channels)
 
-    def forward(self, skip: Tensor, coarser: Tensor) -> Tensor:
+    def forward(self, skip: Tensor, coarser: Tensor, image_of_row: Tensor | None = None) -> Tensor:
         s = self.res_skip(self.conv_skip(skip))
+        s = _rows(s, image_of_row, coarser.shape[0])
         return self.res_merge(s + upsample_to(coarser, s))
+
+
+def _rows(x: Tensor, image_of_row: Tensor | None, rows: int) -> Tensor:
+    """Per-image features -> per-row ones: indexed by ``image_of_row``, or broadcast from one image."""
+    if image_of_row is not None:
+        return x[image_of_row]
+    return x.expand(rows, *x.shape[1:]) if x.shape[0] == 1 and rows != 1 else x
 
 
 class Decoder(nn.Module):
     """STM-style decoder with query-encoder skips, from the encoder stride up to stride 4.
 
-    forward(x (N, in_ch, h, w), skips coarse-to-fine [(N, c, 2h, 2w), ...]) ->
-    (features (N, channels, H/4, W/4), coarse logit (N, 1, H/4, W/4)).
+    forward(x (R, in_ch, h, w) per object row, skips coarse-to-fine [(N, c, 2h, 2w), ...] per image,
+    image_of_row (R,) | None: rows' images, None when N == R or N == 1) ->
+    (features (R, channels, H/4, W/4), coarse logit (R, 1, H/4, W/4)).
     """
 
     def __init__(self, in_channels: int, skip_channels: list[int], channels: int):
@@ -77,10 +90,10 @@ class Decoder(nn.Module):
         self.blocks = nn.ModuleList(RefineBlock(c, channels) for c in skip_channels)
         self.pred = conv3x3(channels, 1)
 
-    def forward(self, x: Tensor, skips: list[Tensor]) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, skips: list[Tensor], image_of_row: Tensor | None = None) -> tuple[Tensor, Tensor]:
         m = self.res_in(self.conv_in(x))
         for block, skip in zip(self.blocks, skips, strict=True):
-            m = block(skip, m)
+            m = block(skip, m, image_of_row)
         return m, self.pred(F.relu(m))
 
 

@@ -19,6 +19,7 @@ from methods.modules import Decoder, ResidualRefinement, SpatialConstraint, soft
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+ABSENT_LOGIT = -20.0  # training output of an object slot that holds no object (max_objects padding)
 
 
 def pad_to_multiple(x: Tensor, multiple: int, mode: str = "constant") -> tuple[Tensor, tuple[int, int]]:
@@ -37,11 +38,14 @@ def pad_to_multiple(x: Tensor, multiple: int, mode: str = "constant") -> tuple[T
 class GVOSNet(nn.Module):
     """The network. Building blocks (used by the training forward and by the inference engine):
 
-    - ``encode_memory(frames (N,3,H,W), masks (N,1,H,W), others (N,1,H,W))`` -> key (N,C_N,h,w), value (N,C_M,h,w)
-    - ``memorize(frame (B,3,H,W), probs (B,O,H,W))`` -> key, value with B*O rows (object-major within a batch item)
+    - ``encode_memory(frames (N,3,H,W), masks (R,1,H,W), others (R,1,H,W), image_of_row (R,) | None)`` ->
+      key (R,C_N,h,w), value (R,C_M,h,w); without image_of_row, R = N and row i is frame i
+    - ``memorize(frame (B,3,H,W), probs (B,O,H,W), rows (R,) | None)`` -> key, value of the given rows of the
+      B*O (object-major within a batch item; None: all of them)
     - ``encode_query(frames (B,3,H,W))`` -> key (B,C_N,h,w), value (B,C_M,h,w), skips coarse-to-fine
     - ``readout(memory, query_key, query_value (N,C_M,h,w))`` -> embedding (N, 2 C_M, h, w)
-    - ``decode(embedding, skips (N,...), prev_mask (N,1,H,W), size)`` -> coarse, refined logits (N,1,H,W)
+    - ``decode(embedding (R,...), skips (N,...) per image, prev_mask (R,1,H,W), size, image_of_row (R,) | None)``
+      -> coarse, refined logits (R,1,H,W)
     - ``new_memory()`` -> an empty GCM or STM memory for this config.
     Frames are float [0, 1]; ImageNet normalisation happens inside. H, W must be multiples of
     ``pad_multiple`` for the building blocks; ``forward`` pads by itself.
@@ -88,19 +92,23 @@ class GVOSNet(nn.Module):
         return (frames - self.mean.to(frames.dtype)) / self.std.to(frames.dtype)
 
     # ---- building blocks -------------------------------------------------------------------
-    def encode_memory(self, frames: Tensor, masks: Tensor, others: Tensor) -> tuple[Tensor, Tensor]:
-        x = torch.cat([self.normalize(frames), masks.to(frames.dtype), others.to(frames.dtype)], dim=1)
-        top = self.memory_encoder(x)[-1]
+    def encode_memory(self, frames: Tensor, masks: Tensor, others: Tensor,
+                      image_of_row: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if image_of_row is None:
+            image_of_row = torch.arange(frames.shape[0], device=frames.device)
+        extra = torch.cat([masks, others], dim=1)
+        top = self.memory_encoder.forward_rows(self.normalize(frames), extra, image_of_row)[-1]
         return self.memory_key(top), self.memory_value(top)
 
-    def memorize(self, frame: Tensor, probs: Tensor) -> tuple[Tensor, Tensor]:
-        """frame (B,3,H,W), probs (B,O,H,W) -> key/value rows (B*O, ...) for each object with the
-        sum of the other objects' probabilities as its 'others' channel (STM)."""
+    def memorize(self, frame: Tensor, probs: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """frame (B,3,H,W), probs (B,O,H,W) -> key/value of each object row, with the sum of the other
+        objects' probabilities as its 'others' channel (STM); ``rows`` indexes the B*O rows to encode."""
         b, o = probs.shape[:2]
         others = (probs.sum(dim=1, keepdim=True) - probs).clamp(0.0, 1.0)
-        rows = frame.repeat_interleave(o, dim=0)
-        return self.encode_memory(rows, probs.reshape(b * o, 1, *probs.shape[-2:]),
-                                  others.reshape(b * o, 1, *probs.shape[-2:]))
+        masks, others = probs.reshape(b * o, 1, *probs.shape[-2:]), others.reshape(b * o, 1, *probs.shape[-2:])
+        if rows is None:
+            rows = torch.arange(b * o, device=probs.device)
+        return self.encode_memory(frame, masks[rows], others[rows], torch.div(rows, o, rounding_mode="floor"))
 
     def encode_query(self, frames: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
         feats = self.query_encoder(self.normalize(frames))
@@ -111,12 +119,12 @@ class GVOSNet(nn.Module):
         read = memory.read(query_key)
         return torch.cat([read.to(query_value.dtype), query_value.expand(read.shape[0], -1, -1, -1)], dim=1)
 
-    def decode(self, embedding: Tensor, skips: list[Tensor], prev_mask: Tensor,
-               size: tuple[int, int]) -> tuple[Tensor, Tensor]:
+    def decode(self, embedding: Tensor, skips: list[Tensor], prev_mask: Tensor, size: tuple[int, int],
+               image_of_row: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x = self.aspp(embedding) if self.aspp is not None else embedding
         if self.scm is not None:
             x = self.scm(x, prev_mask)
-        features, coarse = self.decoder(x, skips)
+        features, coarse = self.decoder(x, skips, image_of_row)
         refined = self.refiner(coarse, features) if self.refiner is not None else coarse
         coarse_full = upsample_to(coarse, size)
         refined_full = upsample_to(refined, size) if self.refiner is not None else coarse_full
@@ -128,7 +136,12 @@ class GVOSNet(nn.Module):
         logits (B,T-1,O+1,H,W) soft-aggregated; coarse, refined (B,T-1,O,H,W) probabilities;
         coarse_logits, refined_logits (B,T-1,O,H,W). Frames 1..T-1 are segmented in order, each
         prediction written to the memory and given to the next frame's SCM (STM-style training).
-        With refine=False, refined is the coarse map."""
+        With refine=False, refined is the coarse map.
+
+        Only the object slots that hold an object (``valid``) are encoded, read and decoded; the others
+        (padding up to O) get the constant ``ABSENT_LOGIT``. Their rows used to be computed and thrown
+        away, and entered the batch statistics of the trainable BatchNorms (unless fewer than two slots
+        are valid in the whole batch: BatchNorm needs two rows, so then every slot is computed)."""
         if frames.dim() != 5 or frames.shape[2] != 3 or frames.shape[1] < 2:
             raise ValueError(f"frames must be (B,T>=2,3,H,W), got {tuple(frames.shape)}")
         b, t = frames.shape[:2]
@@ -140,26 +153,39 @@ class GVOSNet(nn.Module):
         masks, _ = pad_to_multiple(first_masks.to(frames.dtype), self.pad_multiple)
         size = frames.shape[-2:]
         masks = masks * valid.to(masks.dtype)[:, :, None, None]
+        rows = valid.reshape(-1).nonzero().squeeze(1)
+        if rows.numel() < 2:
+            rows = torch.arange(b * o, device=valid.device)
+        image_of_row = torch.div(rows, o, rounding_mode="floor")
         memory = self.new_memory()
-        memory.update(*self.memorize(frames[:, 0], masks))
-        prev = masks
+        memory.update(*self.memorize(frames[:, 0], masks, rows))
+        prev = masks.reshape(b * o, 1, *size)[rows]
         outputs: dict[str, list[Tensor]] = {"logits": [], "coarse_logits": [], "refined_logits": []}
         for i in range(1, t):
             q_key, q_value, skips = self.encode_query(frames[:, i])
-            q_key, q_value = q_key.repeat_interleave(o, dim=0), q_value.repeat_interleave(o, dim=0)
-            skips = [s.repeat_interleave(o, dim=0) for s in skips]
+            q_key, q_value = q_key[image_of_row], q_value[image_of_row]
             embedding = self.readout(memory, q_key, q_value)
-            coarse, refined = self.decode(embedding, skips, prev.reshape(b * o, 1, *size), size)
-            logits = soft_aggregate(torch.sigmoid(refined).reshape(b, o, *size), valid)
+            coarse, refined = (self._all_slots(x, rows, b * o).reshape(b, o, *size)
+                               for x in self.decode(embedding, skips, prev, size, image_of_row))
+            logits = soft_aggregate(torch.sigmoid(refined), valid)
             outputs["logits"].append(logits)
-            outputs["coarse_logits"].append(coarse.reshape(b, o, *size))
-            outputs["refined_logits"].append(refined.reshape(b, o, *size))
+            outputs["coarse_logits"].append(coarse)
+            outputs["refined_logits"].append(refined)
             if i < t - 1:
-                prev = torch.softmax(logits, dim=1)[:, 1:]
-                memory.update(*self.memorize(frames[:, i], prev))
+                probs = torch.softmax(logits, dim=1)[:, 1:]
+                prev = probs.reshape(b * o, 1, *size)[rows]
+                memory.update(*self.memorize(frames[:, i], probs, rows))
         result = {k: torch.stack(v, dim=1)[..., :h, :w] for k, v in outputs.items()}
         result["coarse"] = torch.sigmoid(result["coarse_logits"])
         if self.refiner is None:  # one map: the loss then counts it once
             result["refined_logits"] = result["coarse_logits"]
         result["refined"] = torch.sigmoid(result["refined_logits"]) if self.refiner is not None else result["coarse"]
         return result
+
+    @staticmethod
+    def _all_slots(x: Tensor, rows: Tensor, slots: int) -> Tensor:
+        """(R, 1, H, W) maps of the computed rows -> (slots, 1, H, W), ABSENT_LOGIT elsewhere."""
+        if rows.numel() == slots:
+            return x
+        full = x.new_full((slots, *x.shape[1:]), ABSENT_LOGIT)
+        return full.index_copy(0, rows, x)

@@ -1,7 +1,10 @@
-"""One benchmark harness for every variant: seconds per frame and memory versus t.
+"""One benchmark harness for every variant: seconds per frame and memory versus t (inference), and
+iterations per second (training).
 
     python -m pipelines.benchmark --variants gvos_scm,stm_read,no_scm --backbone resnet50 \\
         --size 480x854 --t 1,10,100,1000 --out results/
+    python -m pipelines.benchmark train --config config/config.yaml --variants gvos_scm --stages main \\
+        --iterations 10 --out results/          (pipelines.benchmarking.training: results/train_speed.csv)
 
 Every variant is timed in this one process on the same synthetic frame and mask
 (``benchmarking.synthetic_input``) at the same resolution, with randomly initialised weights unless
@@ -30,7 +33,7 @@ from pipelines.benchmarking.settings import BenchmarkSettings, merge
 from pipelines.benchmarking.summary import results_table, target_lines
 from pipelines.cli import run_cli
 from pipelines.config_file import load_config
-from pipelines.files import DataError, atomic_save
+from pipelines.files import atomic_save, check_output_folder
 
 OUTPUT_FILES = ("speed.csv", "memory_vs_t.csv")
 
@@ -76,12 +79,64 @@ def write_rows(rows: list[dict], out_dir: str | Path) -> list[Path]:
     return paths
 
 
+def parse_train_args(argv: list[str]) -> argparse.Namespace:
+    from pipelines.benchmarking.training import STAGES
+
+    parser = argparse.ArgumentParser(prog="python -m pipelines.benchmark train",
+                                     description="Training iterations per second and where their time goes.")
+    parser.add_argument("--config", required=True, help="YAML config: data, model and train sections")
+    parser.add_argument("--variants", default="gvos_scm", help="comma-separated variant names")
+    parser.add_argument("--stages", default="main", help=f"comma-separated stages of {', '.join(STAGES)}")
+    parser.add_argument("--iterations", type=int, default=10, help="timed iterations per variant and stage")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed iterations before them")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--out", required=True, help="folder for train_speed.csv")
+    args = parser.parse_args(argv)
+    args.variants = [v for v in args.variants.split(",") if v]
+    args.stages = [s for s in args.stages.split(",") if s]
+    bad = [s for s in args.stages if s not in STAGES]
+    if bad or not args.stages:
+        parser.error(f"--stages: expected some of {', '.join(STAGES)}, got {args.stages}")
+    if args.iterations < 1 or args.warmup < 0:
+        parser.error("--iterations must be >= 1 and --warmup >= 0")
+    return args
+
+
+def train_main(argv: list[str]) -> int:
+    from methods.variants import catalogue, is_learned, variant_defs
+    from pipelines.benchmarking.training import COLUMNS as TRAIN_COLUMNS
+    from pipelines.benchmarking.training import TrainBenchSettings, run_training_benchmark, summary_lines
+    from pipelines.runtime import resolve_device, set_threads
+
+    args = parse_train_args(argv)
+    config = load_config(args.config)
+    defs = variant_defs(config)
+    for variant in args.variants:
+        if variant not in catalogue(defs) or not is_learned(variant, defs):
+            raise ValueError(f"--variants: {variant!r} is not a learned variant ({', '.join(catalogue(defs))})")
+    out = check_output_folder(args.out, inputs=[args.config], replace=False)
+    set_threads(args.threads)
+    settings = TrainBenchSettings(args.variants, args.stages, args.iterations, args.warmup,
+                                  str(resolve_device(args.device)))
+    rows = run_training_benchmark(config, Path(args.config), settings)
+    path = out / "train_speed.csv"
+    table = pd.DataFrame(rows, columns=TRAIN_COLUMNS)
+    atomic_save(path, lambda tmp: table.to_csv(tmp, index=False))
+    print("\n".join(summary_lines(rows)))
+    print(f"\nwrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:
+        return train_main(argv[1:])
     args = parse_args(argv)
     settings = settings_from_args(args)
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(out_dir, "--out must be a folder")
+    out_dir = check_output_folder(args.out, inputs=[args.config, args.checkpoint_dir], replace=False)
     rows = run_benchmark(settings, args.checkpoint_dir, progress=not args.quiet)
     paths = write_rows(rows, out_dir)
     print(results_table(rows))

@@ -38,7 +38,7 @@ from pipelines.provenance import device_name, run_hash
 from pipelines.runtime import distributed_context, resolve_device, set_threads
 from pipelines.training.config import StageConfig, TrainConfig
 from pipelines.training.data import IterationBatches, build_clip_dataset, seed_everything
-from pipelines.training.trainer import Trainer
+from pipelines.training.trainer import Trainer, configure_torch
 
 log = logging.getLogger("gvos.train")
 
@@ -258,8 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     set_threads(args.threads)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
+    configure_torch(device)
 
     from methods import variants
 

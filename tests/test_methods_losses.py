@@ -73,3 +73,18 @@ def test_bad_weights_and_shapes():
         total_loss(out, target[:, :1], torch.ones(2, 2, dtype=torch.bool))
     loss, parts = total_loss(out, target, torch.ones(2, 2, dtype=torch.bool), {"ce": 0.0, "coarse": 0.0})
     assert parts["total"] == pytest.approx(parts["bce"] + parts["ssim"] + parts["iou"], abs=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(3, 20, 33), (2, 5, 7), (1, 64, 112)])
+def test_ssim_blur_equals_the_zero_padded_gaussian_convolution(shape):
+    """The banded-matrix filter is BASNet's 11x11 Gaussian window with zero padding, also on maps smaller
+    than the window."""
+    import torch.nn.functional as F
+
+    from methods.losses import SSIM_SIGMA, SSIM_WINDOW, _blur, _gaussian_1d
+
+    x = torch.rand(shape, dtype=torch.float64)
+    g = _gaussian_1d(SSIM_WINDOW, SSIM_SIGMA).double()
+    kernel = (g[:, None] * g[None, :])[None, None]
+    reference = F.conv2d(x[:, None], kernel, padding=SSIM_WINDOW // 2)[:, 0]
+    torch.testing.assert_close(_blur(x), reference, rtol=0, atol=1e-12)

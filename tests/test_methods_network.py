@@ -46,16 +46,18 @@ def test_blocks_shapes():
 
 
 def test_soft_aggregate():
-    probs = torch.tensor([[0.9, 0.2], [0.1, 0.1]]).view(1, 2, 2, 1).permute(0, 1, 2, 3)
-    probs = torch.rand(2, 3, 5, 7)
+    probs = torch.rand(2, 3, 5, 7, generator=torch.Generator().manual_seed(0))
     valid = torch.tensor([[True, True, False], [True, True, True]])
     logits = soft_aggregate(probs, valid)
     assert logits.shape == (2, 4, 5, 7) and logits.dtype == torch.float32
     merged = torch.softmax(logits, dim=1)
     assert torch.allclose(merged.sum(1), torch.ones(2, 5, 7))
     assert merged[0, 3].max() < 1e-5  # an invalid object never wins a pixel
-    background = torch.prod(1 - probs * valid[:, :, None, None], dim=1)
-    assert torch.all((merged[:, 0] > 0.5) == (background > 0.5))
+    # STM's soft aggregation: the merged probabilities are proportional to the odds p / (1 - p)
+    present = probs * valid[:, :, None, None]
+    background = torch.prod(1 - present, dim=1, keepdim=True)
+    odds = (lambda p: p / (1 - p))(torch.cat([background, present], dim=1).clamp(1e-7, 1 - 1e-7))
+    torch.testing.assert_close(merged, odds / odds.sum(dim=1, keepdim=True), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("variant", ["gvos_scm", "stm_read", "no_scm", "no_refine", "no_aspp"])
@@ -146,3 +148,47 @@ def test_forward_rejects_bad_shapes():
         model(frames[:, :1], masks, valid)
     with pytest.raises(ValueError, match="valid"):
         model(frames, masks, valid[:, :1])
+
+
+def test_memory_encoder_shares_the_frame_between_object_rows():
+    """conv1 on [RGB, mask, others] equals its RGB part computed once per frame plus the mask part per row."""
+    encoder = ResNetEncoder("resnet18", "layer2", extra_channels=2).eval()
+    g = torch.Generator().manual_seed(1)
+    images, extra = torch.rand(2, 3, 32, 48, generator=g), torch.rand(5, 2, 32, 48, generator=g)
+    image_of_row = torch.tensor([0, 0, 1, 1, 1])
+    split = encoder.forward_rows(images, extra, image_of_row)
+    whole = encoder(torch.cat([images[image_of_row], extra], dim=1))
+    for a, b in zip(split, whole, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("scm", [True, False])
+def test_padding_slots_change_nothing_for_the_objects(scm):
+    """Object slots without an object (valid False) are not computed: the real objects' outputs equal
+    those of a clip without the padding slots (BatchNorm in eval mode, so batch statistics do not enter)."""
+    torch.manual_seed(0)
+    model = build_model("gvos_scm" if scm else "no_scm", TINY_MODEL).eval()
+    frames, masks, _ = _clip(b=2, o=3)
+    valid = torch.tensor([[True, False, True], [True, True, False]])
+    masks = masks * valid[:, :, None, None]
+    with torch.no_grad():
+        padded = model(frames, masks, valid)
+        for item in range(2):
+            keep = valid[item].nonzero().squeeze(1)
+            alone = model(frames[item:item + 1], masks[item:item + 1, keep], valid[item:item + 1, keep])
+            torch.testing.assert_close(padded["refined_logits"][item][:, keep], alone["refined_logits"][0],
+                                       rtol=1e-4, atol=1e-4)
+            absent = padded["refined"][item][:, ~valid[item]]
+            assert absent.max() < 1e-8
+
+
+def test_decoder_shares_each_image_skip_branch_between_its_rows():
+    torch.manual_seed(0)
+    decoder = Decoder(8, [128, 64], 16).eval()
+    x = torch.rand(5, 8, 2, 3)
+    skips = [torch.rand(2, 128, 4, 6), torch.rand(2, 64, 8, 12)]
+    image_of_row = torch.tensor([0, 1, 1, 0, 1])
+    shared = decoder(x, skips, image_of_row)
+    repeated = decoder(x, [s[image_of_row] for s in skips])
+    for a, b in zip(shared, repeated, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -24,12 +24,22 @@ RNG_STREAM = 1_000_003  # offset of the per-step RNG stream (dropout) from the d
 SectionHook = Callable[[str], AbstractContextManager]
 
 
+def configure_torch(device: torch.device) -> None:
+    """Global torch settings of a training process (pipelines.train and the training benchmark alike):
+    deterministic kernels on the CPU (bit-identical resume), without filling every new tensor with NaN
+    first (deterministic mode's default; it only guards against reading uninitialised memory)."""
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.utils.deterministic.fill_uninitialized_memory = False
+
+
 class Trainer:
     """Model, Adam optimiser and gradient scaler of one run on one device (DDP-wrapped when world > 1)."""
 
     def __init__(self, model: nn.Module, stage_cfg: StageConfig, device: torch.device, amp: bool = False,
-                 seed: int = 0, rank: int = 0, world: int = 1):
-        self.model = model.to(device)
+                 seed: int = 0, rank: int = 0, world: int = 1, channels_last: bool = True):
+        # channels-last convolutions: 14% faster training steps on the CPU (measured, issue 15)
+        self.model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
         self.model.train()  # frozen BatchNorm (model.freeze_bn) is FrozenBatchNorm2d: train() leaves it alone
         self.cfg = stage_cfg
         self.device = device
