@@ -29,11 +29,10 @@ include: "rules/benchmark.smk"
 include: "rules/report.smk"
 
 
-localrules: all, collect, report
+localrules: all, collect, report, render_report
 
 
 rule all:
     default_target: True
     input:
-        "report/build/index.html",
-        RESULT_TABLES,
+        rules.report.input,

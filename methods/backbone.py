@@ -76,15 +76,18 @@ class ResNetEncoder(nn.Module):
     def forward(self, x: Tensor) -> list[Tensor]:
         return self._layers(self.conv1(x))
 
-    def forward_rows(self, images: Tensor, extra: Tensor, image_of_row: Tensor) -> list[Tensor]:
+    def forward_rows(self, images: Tensor, extra: Tensor, image_of_row: Tensor | None = None) -> list[Tensor]:
         """The memory encoder's input without repeating the frame for every object row:
         images (N, 3, H, W) normalised RGB, extra (R, E, H, W) the extra channels of each row, image_of_row
-        (R,) the image of each row. conv1 is linear and bias-free, so its RGB part is computed once per
-        image and added to the extra channels' part: the same sums as on the concatenated input."""
+        (R,) the image of each row (None: row i is image i, or N = 1 and every row is that image). conv1 is
+        linear and bias-free, so its RGB part is computed once per image and added to the extra channels'
+        part: the same sums as on the concatenated input."""
         weight = self.conv1.weight
         options = {"stride": self.conv1.stride, "padding": self.conv1.padding}
         rgb = F.conv2d(images, weight[:, :3], **options)
-        return self._layers(rgb[image_of_row] + F.conv2d(extra.to(images.dtype), weight[:, 3:], **options))
+        if image_of_row is not None:
+            rgb = rgb[image_of_row]
+        return self._layers(rgb + F.conv2d(extra.to(images.dtype), weight[:, 3:], **options))
 
     def _layers(self, x: Tensor) -> list[Tensor]:
         x = self.maxpool(self.relu(self.bn1(x)))

@@ -44,6 +44,11 @@ decoder, refinement, soft aggregation; memorize: memory encoder + memory update.
 SectionHook = Callable[[str], AbstractContextManager]
 
 
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """The autocast precision of mixed-precision runs: float16 on CUDA, bfloat16 on the CPU."""
+    return torch.float16 if torch.device(device).type == "cuda" else torch.bfloat16
+
+
 def _check_image(image: Tensor) -> None:
     if not isinstance(image, Tensor) or image.dim() != 3 or image.shape[0] != 3 or not image.is_floating_point():
         raise ValueError(f"image must be a float tensor (3,H,W) in [0,1], got "
@@ -131,19 +136,22 @@ class InferenceEngine(_Tracker):
     """Stepwise inference for a GVOSNet (any learned variant).
 
     step(image (3,H,W) float [0,1], mask (H,W) long | None, objects list[int] | None) -> probs
-    (1+N, H, W) float32 on the CPU. ``amp`` is used on CUDA devices only (ignored on the CPU).
+    (1+N, H, W) float32 on the CPU. ``amp``: autocast, float16 on CUDA, bfloat16 on the CPU. The model
+    is moved to the device (channels-last unless ``channels_last=False``) and put in eval mode.
     """
 
     def __init__(self, model: GVOSNet, cfg: ModelConfig | dict | None = None, device: str | torch.device = "cpu",
-                 amp: bool = False):
+                 amp: bool = False, channels_last: bool = True):
         if cfg is not None:
             cfg = cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg)
             if cfg != model.cfg:
                 raise ValueError(f"engine config {cfg.to_dict()} differs from the model's {model.cfg.to_dict()}")
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        # channels-last convolutions: about 15% faster steps on the CPU (measured, issue 15)
+        memory_format = torch.channels_last if channels_last else torch.preserve_format
+        self.model = model.to(self.device, memory_format=memory_format).eval()
         self.cfg = model.cfg
-        self.amp = bool(amp) and self.device.type == "cuda"
+        self.amp = bool(amp)
         self.section_hook: SectionHook | None = None
         self.reset()
 
@@ -163,7 +171,7 @@ class InferenceEngine(_Tracker):
 
     def _autocast(self):
         if self.amp:
-            return torch.autocast(device_type="cuda", dtype=torch.float16)
+            return torch.autocast(device_type=self.device.type, dtype=amp_dtype(self.device))
         return contextlib.nullcontext()
 
     def _section(self, name: str) -> AbstractContextManager:

@@ -39,7 +39,7 @@ class GVOSNet(nn.Module):
     """The network. Building blocks (used by the training forward and by the inference engine):
 
     - ``encode_memory(frames (N,3,H,W), masks (R,1,H,W), others (R,1,H,W), image_of_row (R,) | None)`` ->
-      key (R,C_N,h,w), value (R,C_M,h,w); without image_of_row, R = N and row i is frame i
+      key (R,C_N,h,w), value (R,C_M,h,w); without image_of_row, R = N and row i is frame i, or N = 1
     - ``memorize(frame (B,3,H,W), probs (B,O,H,W), rows (R,) | None)`` -> key, value of the given rows of the
       B*O (object-major within a batch item; None: all of them)
     - ``encode_query(frames (B,3,H,W))`` -> key (B,C_N,h,w), value (B,C_M,h,w), skips coarse-to-fine
@@ -94,8 +94,6 @@ class GVOSNet(nn.Module):
     # ---- building blocks -------------------------------------------------------------------
     def encode_memory(self, frames: Tensor, masks: Tensor, others: Tensor,
                       image_of_row: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        if image_of_row is None:
-            image_of_row = torch.arange(frames.shape[0], device=frames.device)
         extra = torch.cat([masks, others], dim=1)
         top = self.memory_encoder.forward_rows(self.normalize(frames), extra, image_of_row)[-1]
         return self.memory_key(top), self.memory_value(top)
@@ -106,6 +104,8 @@ class GVOSNet(nn.Module):
         b, o = probs.shape[:2]
         others = (probs.sum(dim=1, keepdim=True) - probs).clamp(0.0, 1.0)
         masks, others = probs.reshape(b * o, 1, *probs.shape[-2:]), others.reshape(b * o, 1, *probs.shape[-2:])
+        if rows is None and b == 1:  # inference: one frame shared by every row
+            return self.encode_memory(frame, masks, others)
         if rows is None:
             rows = torch.arange(b * o, device=probs.device)
         return self.encode_memory(frame, masks[rows], others[rows], torch.div(rows, o, rounding_mode="floor"))

@@ -20,11 +20,16 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> None:
-    """Run ``main(argv)``; turn DataError / ValueError / FileNotFoundError into ``error: ...`` and exit 2."""
+    """Run ``main(argv)``; turn bad input (DataError, ValueError) and file-system refusals (a file that
+    cannot be read or written: OSError) into one line ``error: ...`` on stderr and exit 2."""
     setup_logging()
     try:
         code = main(argv)
-    except (DataError, ValueError, FileNotFoundError) as err:
+    except (DataError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         sys.exit(2)
     sys.exit(int(code or 0))

@@ -18,6 +18,7 @@ from pipelines.cli import run_cli
 from pipelines.evaluation.davis import evaluate_davis
 from pipelines.evaluation.result import EvalResult
 from pipelines.evaluation.youtubevos import evaluate_youtubevos
+from pipelines.files import check_output_folder
 
 __all__ = ["EvalResult", "evaluate_davis", "evaluate_youtubevos", "main"]
 
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     split = args.split or DEFAULT_SPLIT[args.dataset]
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    check_output_folder(args.out, inputs=[args.gt, args.pred], replace=False)
     if args.dataset == "davis":
         result = evaluate_davis(
             args.gt, args.pred, split=split, year=args.year, workers=args.workers, resolution=args.resolution

@@ -4,8 +4,8 @@
     python -m pipelines.train --config CONFIG --variant NAME --stage {pretrain,main,full} \
         --out RUN_DIR [--init CKPT] [--seed N] [--device auto|cpu|cuda] [--threads N] [--workers N]
 
-Writes RUN_DIR/config.yaml (effective config), RUN_DIR/loss.csv and, at the end,
-RUN_DIR/checkpoint.pt. RUN_DIR/state.pt is the resumable state, rewritten atomically every
+Writes RUN_DIR/config.yaml (effective config), RUN_DIR/loss.csv, RUN_DIR/validation.csv (J&F on the
+held-out videos, when ``train.main.validate_every`` is set) and, at the end, RUN_DIR/checkpoint.pt. RUN_DIR/state.pt is the resumable state, rewritten atomically every
 ``train.checkpoint_every`` iterations; rerunning the same command after a kill resumes from it and
 ends with the same weights as an uninterrupted run (CPU, same seed). A finished RUN_DIR is left alone.
 A non-empty RUN_DIR that this suite did not write, or that holds a run of another config, is refused
@@ -39,6 +39,7 @@ from pipelines.runtime import distributed_context, resolve_device, set_threads
 from pipelines.training.config import StageConfig, TrainConfig
 from pipelines.training.data import IterationBatches, build_clip_dataset, seed_everything
 from pipelines.training.trainer import Trainer, configure_torch
+from pipelines.training.validation import load_holdout, validate
 
 log = logging.getLogger("gvos.train")
 
@@ -49,6 +50,7 @@ CHECKPOINT = "checkpoint.pt"
 STATE = "state.pt"
 CONFIG = "config.yaml"
 LOSS_CSV = "loss.csv"
+VALIDATION_CSV = "validation.csv"
 
 
 @dataclass
@@ -76,7 +78,7 @@ def effective_config(config: dict, train_cfg: TrainConfig, model_cfg: dict, run:
     return out
 
 
-def write_loss_csv(path: Path, rows: list[dict]) -> None:
+def write_rows_csv(path: Path, rows: list[dict]) -> None:
     if not rows:
         return
     columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -181,13 +183,15 @@ def prepare_folder(run: Run) -> tuple[dict | None, bool]:
 def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int, world: int, workers: int) -> float:
     """Iterations from the resumable state (or 0) to the end; returns the training seconds."""
     args, stage_cfg, out = run.args, run.stage_cfg, run.out
-    start, rows, window, elapsed_before = 0, [], [], 0.0
+    start, rows, window, elapsed_before, checks = 0, [], [], 0.0, []
     if state is not None:
         trainer.load_state_dict(state)
         restore_rng(state["rng"])
         start, rows, window, elapsed_before = state["iteration"], state["rows"], state["window"], state["elapsed_s"]
+        checks = state.get("validation", [])
         if rank == 0:
             log.info("resuming %s from iteration %d", out, start)
+    holdout = _holdout_videos(run) if rank == 0 else []
     batches = IterationBatches(clips, stage_cfg, args.seed, start, rank, world)
     loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
                                          persistent_workers=False)
@@ -210,15 +214,29 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
                     "elapsed_s": round(elapsed_before + time.perf_counter() - t0, 3)}
             rows.append(row)
             window = []
+        if holdout and (done % (stage_cfg.validate_every or stage_cfg.iterations) == 0 or done == stage_cfg.iterations):
+            checks.append({"iteration": done, **validate(trainer.model, holdout, trainer.device, trainer.amp)})
+            bar.write(f"iteration {done}: held-out J&F {checks[-1]['J&F']:.1f} ({checks[-1]['objects']} objects)")
+            write_rows_csv(out / VALIDATION_CSV, checks)
         if rank == 0 and done % run.train_cfg.checkpoint_every == 0 and done < stage_cfg.iterations:
             save_atomic({**trainer.state_dict(), "rng": capture_rng(), "iteration": done, "rows": rows,
-                         "window": window, "config_hash": run.chash,
+                         "window": window, "validation": checks, "config_hash": run.chash,
                          "elapsed_s": elapsed_before + time.perf_counter() - t0}, out / STATE)
-            write_loss_csv(out / LOSS_CSV, rows)
+            write_rows_csv(out / LOSS_CSV, rows)
     bar.close()
     if rank == 0:
-        write_loss_csv(out / LOSS_CSV, rows)
+        write_rows_csv(out / LOSS_CSV, rows)
     return elapsed_before + time.perf_counter() - t0
+
+
+def _holdout_videos(run: Run) -> list:
+    """The held-out videos of the main stage (none for pretraining or without train.main.holdout)."""
+    if run.args.stage == "pretrain" or not run.stage_cfg.holdout:
+        return []
+    from pipelines.training.data import holdout_names
+
+    names = holdout_names(run.stage_cfg, run.config.get("data") or {}, run.args.config)
+    return load_holdout(run.config.get("data") or {}, run.args.config, names)
 
 
 def _mean_over_ranks(values: torch.Tensor, world: int) -> torch.Tensor:

@@ -4,6 +4,9 @@ repository's own logs/ and .snakemake/ are untouched."""
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +50,7 @@ def test_default_dry_run_has_the_paper_matrix(tmp_path):
     # 5 learned runs + copy_first_frame, x 3 datasets; pretrain once per variant with a full stage
     assert counts["predict"] == 18 and counts["evaluate"] == 18
     assert counts["train"] == 3 + 1 + 3  # pretrain_only x3 (gvos_scm's own + the inits of stm_read, no_scm), main_only, full x3
-    for rule in ("synthetic_data", "benchmark", "collect", "report", "all"):
+    for rule in ("synthetic_data", "benchmark", "collect", "render_report", "report", "all"):
         assert counts[rule] == 1
 
 
@@ -154,3 +157,48 @@ def test_paper_config_names_the_protocol():
         assert paper["train"][stage]["batch_size"] == 4 and paper["train"][stage]["crop"] == [384, 384]
     assert paper["train"]["main"]["max_skip"] == {"start": 0, "step": 5, "every": 20, "unit": "epochs",
                                                   "maximum": 25}
+
+
+def test_dry_run_rejects_what_the_run_would_reject(tmp_path, smoke_data):
+    """A typo in the benchmark section and a DAVIS root without annotations fail at dry-run time, not
+    after the training jobs."""
+    typo = snakemake(tmp_path, "--configfile", write_config(tmp_path, {"benchmark": {"repeatz": 1}}))
+    assert typo.returncode != 0 and "repeatz" in typo.stdout + typo.stderr
+    davis = tmp_path / "DAVIS"
+    davis.mkdir()
+    for part in ("JPEGImages", "ImageSets"):
+        (davis / part).symlink_to(smoke_data / "DAVIS" / part)
+    overrides = {"data": {"synthetic": None, "davis": str(davis), "youtubevos": str(smoke_data / "YouTubeVOS"),
+                          "coco": str(smoke_data / "COCO")}}
+    run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
+    assert run.returncode != 0
+    assert f"data.davis: {davis}: missing Annotations/480p" in run.stdout + run.stderr
+
+
+def test_configfile_merges_and_a_replacement_matrix_replaces(tmp_path):
+    """--configfile merges into config/config.yaml (variants can be added, not removed);
+    --replace-workflow-config with a complete file runs only its own matrix (README)."""
+    smoke = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    smoke["experiments"]["variants"] = {"gvos_scm": ["main_only"]}
+    path = tmp_path / "only_main.yaml"
+    path.write_text(yaml.safe_dump(smoke))
+    merged = job_counts(snakemake(tmp_path, "--configfile", str(path)).stdout)
+    assert merged["train"] == 1 + 2 + 2  # the default's stm_read and no_scm (pretrain + full) stay
+    run = snakemake(tmp_path, "--configfile", str(path), "--replace-workflow-config")
+    assert run.returncode == 0, run.stderr
+    replaced = job_counts(run.stdout + run.stderr)
+    assert replaced["train"] == 1 and replaced["predict"] == (1 + 1) * 3
+
+
+def test_jobs_share_the_machines_cpus_whatever_cores_says(tmp_path):
+    """--cores 8 on a machine with fewer CPUs: each job takes CPUs x (8 / CPUs) of snakemake's cores, so no
+    more jobs run at once than the CPUs hold (jobs x threads = CPUs); the CLIs still get their own threads."""
+    cpus = os.cpu_count() or 1
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "8",
+               "-n", "--printshellcmds", "--configfile", str(REPO / "config" / "smoke.yaml")]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    threads = [int(m) for m in re.findall(r"threads: (\d+)", run.stdout)]
+    if cpus < 8:
+        assert threads and min(threads) >= math.ceil(8 / cpus)
+    assert "--threads 1" in run.stdout

@@ -9,14 +9,14 @@ job runs (device, threads, DataLoader workers) and the seed are not recipe: they
 workflow's ``resources:`` section and ``experiments.seeds`` as command-line flags of pipelines.train::
 
     train:
-      amp: false            # mixed precision on CUDA (ignored on CPU)
+      amp: false            # mixed precision: float16 on CUDA, bfloat16 on the CPU
       checkpoint_every: 50  # iterations between resumable state files
       log_every: 10         # iterations between loss.csv rows (averaged over the window)
       allow_untrained_backbone: false   # see below
       pretrain: {iterations, batch_size, lr, weight_decay, lr_schedule, grad_clip,
                  crop: [h, w], num_frames, max_objects}
       main:     {... the same ..., max_skip: {start, step, every, unit, maximum},
-                 datasets: [davis2017, davis2016, youtubevos]}
+                 datasets: [davis2017, davis2016, youtubevos], holdout, validate_every}
 """
 
 from __future__ import annotations
@@ -102,13 +102,23 @@ class StageConfig:
 
 @dataclass
 class MainStageConfig(StageConfig):
-    """The video stage adds the frame-skip curriculum and the training datasets."""
+    """The video stage adds the frame-skip curriculum, the training datasets, and the held-out check
+    of convergence: the last ``holdout`` sequences of the DAVIS-2017 train list are not trained on, and
+    every ``validate_every`` iterations (and at the end) the model segments them and their J&F is
+    written to the run's validation.csv (0: no validation)."""
 
     max_skip: MaxSkipSchedule = field(default_factory=MaxSkipSchedule)
     datasets: list[str] = field(default_factory=lambda: ["davis2017"])
+    holdout: int = 0
+    validate_every: int = 0
 
     def validate(self, where: str) -> None:
         super().validate(where)
+        _check_nonneg(where, holdout=self.holdout, validate_every=self.validate_every)
+        if self.validate_every and not self.holdout:
+            raise ValueError(f"{where}.validate_every: needs held-out videos ({where}.holdout > 0)")
+        if self.holdout and "davis2017" not in self.datasets:
+            raise ValueError(f"{where}.holdout: the held-out videos come from davis2017, which is not trained on")
         self.max_skip.validate(f"{where}.max_skip")
         if not self.datasets:
             raise ValueError(f"{where}.datasets: name at least one of {', '.join(MAIN_DATASETS)}")

@@ -30,9 +30,24 @@ def dataset_root(data_section: dict, key: str, config_path: Path | None) -> Path
     return root
 
 
+def holdout_names(stage_cfg: StageConfig, data_section: dict, config_path: Path | None) -> list[str]:
+    """The DAVIS-2017 train sequences held out of the main stage for validation (the last ``holdout``)."""
+    count = getattr(stage_cfg, "holdout", 0)
+    if not count:
+        return []
+    from pipelines.data.davis import DavisDataset
+
+    names = DavisDataset(dataset_root(data_section, "davis", config_path), year="2017", split="train").sequences
+    if count >= len(names):
+        raise DataError(config_path, f"train.main.holdout: {count} held-out videos leave none of the "
+                                     f"{len(names)} DAVIS-2017 train videos to train on")
+    return names[-count:]
+
+
 def build_clip_dataset(stage: str, stage_cfg: StageConfig, data_section: dict, config_path: Path | None, seed: int):
     """The clip dataset of a stage: StaticClipDataset over COCO for ``pretrain``, VideoClipDataset over
-    the configured training videos for ``main`` / ``full``. Missing folders raise DataError."""
+    the configured training videos (less the held-out ones) for ``main`` / ``full``. Missing folders
+    raise DataError."""
     from pipelines.data import clips
 
     if stage == "pretrain":
@@ -42,6 +57,7 @@ def build_clip_dataset(stage: str, stage_cfg: StageConfig, data_section: dict, c
         return clips.StaticClipDataset(coco, num_frames=stage_cfg.num_frames, crop=tuple(stage_cfg.crop),
                                        max_objects=stage_cfg.max_objects, seed=seed)
     videos = []
+    held_out = set(holdout_names(stage_cfg, data_section, config_path))
     for name in stage_cfg.datasets:
         root = dataset_root(data_section, DATASET_ROOT_KEY[name], config_path)
         if name.startswith("davis"):
@@ -52,7 +68,8 @@ def build_clip_dataset(stage: str, stage_cfg: StageConfig, data_section: dict, c
             from pipelines.data.youtubevos import YouTubeVOSDataset
 
             reader = YouTubeVOSDataset(root, split="train")
-        videos.extend(clips.lazy_videos(reader))  # only the sampled frames are read
+        videos.extend(v for v in clips.lazy_videos(reader)  # only the sampled frames are read
+                      if not (name.startswith("davis") and v.name in held_out))
     if not videos:
         raise DataError(config_path, f"no training videos found in {', '.join(stage_cfg.datasets)}")
     return clips.VideoClipDataset(videos, num_frames=stage_cfg.num_frames, max_skip=stage_cfg.max_skip.start,

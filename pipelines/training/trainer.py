@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 import torch
 from torch import nn
 
+from methods.inference import amp_dtype
 from pipelines.training.config import StageConfig
 from pipelines.training.data import derive_seed, seed_everything
 
@@ -46,8 +47,8 @@ class Trainer:
         self.seed, self.rank = seed, rank
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=stage_cfg.lr, weight_decay=stage_cfg.weight_decay)
-        self.amp = bool(amp and device.type == "cuda")
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.amp = bool(amp)  # autocast: float16 with a gradient scaler on CUDA, bfloat16 on the CPU
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and device.type == "cuda")
         self.net = self.model
         if world > 1:
             ids = [device.index] if device.type == "cuda" else None
@@ -78,7 +79,7 @@ class Trainer:
             masks = batch["masks"].to(self.device, non_blocking=True)
             valid = batch["valid"].to(self.device, non_blocking=True)
         with section("forward"):
-            with torch.autocast(self.device.type, enabled=self.amp):
+            with torch.autocast(self.device.type, dtype=amp_dtype(self.device), enabled=self.amp):
                 output = self.net(frames, masks[:, 0], valid)
             loss, parts = total_loss({k: v.float() for k, v in output.items()}, masks[:, 1:], valid)
         parts.pop("total", None)  # the same number as loss
