@@ -50,7 +50,7 @@ def test_default_dry_run_has_the_paper_matrix(tmp_path):
     # 5 learned runs + copy_first_frame, x 3 datasets; pretrain once per variant with a full stage
     assert counts["predict"] == 18 and counts["evaluate"] == 18
     assert counts["train"] == 3 + 1 + 3  # pretrain_only x3 (gvos_scm's own + the inits of stm_read, no_scm), main_only, full x3
-    for rule in ("synthetic_data", "benchmark", "collect", "render_report", "report", "all"):
+    for rule in ("synthetic_data", "benchmark", "collect", "render_report", "all"):
         assert counts[rule] == 1
 
 
