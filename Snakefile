@@ -20,6 +20,9 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 validate(config, "config/schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -29,7 +32,7 @@ include: "rules/benchmark.smk"
 include: "rules/report.smk"
 
 
-localrules: all, collect, report, render_report
+localrules: all, collect, claims, rule_times, report, render_report
 
 
 rule all:

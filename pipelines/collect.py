@@ -7,12 +7,17 @@ Two steps, both run by the workflow (rules/evaluate.smk):
     python -m pipelines.collect tables --config CFG --out results \
         --evaluations evaluations/*/*/seed*/*/global.csv --losses runs/*/*/seed*/loss.csv
 
+    python -m pipelines.collect rule-times --benchmarks benchmarks --seeds 3 --out results/rule_times.csv
+
 ``evaluate`` scores one prediction folder with the suite's evaluator (pipelines.evaluate API) and
 writes ``global.csv`` (one row: J&F and every registered metric's statistics in percent, the
 bootstrap 95% interval of J&F over objects, YouTube-VOS seen / unseen / overall) and
 ``per_object.csv`` (one row per object). ``tables`` concatenates them into results/accuracy.csv and
-results/per_sequence.csv, adds results/accuracy_summary.csv (mean and 95% interval over seeds) and
-turns every run's loss.csv into results/training_loss.csv. Columns: results/README.md.
+results/per_sequence.csv, adds results/accuracy_summary.csv (mean and 95% interval over seeds), turns
+every run's loss.csv and validation.csv into results/training_loss.csv and results/validation.csv, and,
+given the dataset's attributes.csv, writes results/per_attribute.csv (J&F of the objects of the videos
+with and without each attribute). ``rule-times`` sums the workflow's own benchmarks/**/*.tsv by kind of
+job. Columns: results/README.md.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from pipelines.provenance import BASELINE_STAGE, git_commit, run_hash
 
 DATASET_SPLITS = {"davis2017": "val", "davis2016": "val", "youtubevos": "valid"}
 RUN_KEYS = ["variant", "stage", "seed", "dataset", "split"]
-PROVENANCE_KEYS = ["data", "device", "commit", "config_hash"]
+PROVENANCE_KEYS = ["data", "train_data", "device", "commit", "config_hash"]
 LOSS_PATH = re.compile(r"(?P<variant>[^/]+)/(?P<stage>[^/]+)/seed(?P<seed>\d+)/loss\.csv$")
 OBJECT_EXTRA = ["category", "seen"]
 
@@ -94,10 +99,21 @@ def data_kind(config: dict) -> str:
     return "synthetic" if (config.get("data") or {}).get("synthetic") else "real"
 
 
+def train_data(config: dict, stage: str) -> str:
+    """The main-stage training datasets of a run ('davis2017+youtubevos': the paper's "+YV" rows), or
+    'none' for a non-learned baseline; pretraining only: 'coco'."""
+    if stage == BASELINE_STAGE:
+        return "none"
+    if stage == "pretrain_only":
+        return "coco"
+    datasets = ((config.get("train") or {}).get("main") or {}).get("datasets") or ["davis2017"]
+    return "+".join(datasets)
+
+
 def identity(config: dict, variant: str, stage: str, seed: int, dataset: str, split: str, device: str) -> dict:
     return {"variant": variant, "stage": stage, "seed": int(seed), "dataset": dataset, "split": split,
-            "data": data_kind(config), "device": device, "commit": git_commit(),
-            "config_hash": run_hash(config, variant, stage, seed)}
+            "data": data_kind(config), "train_data": train_data(config, stage), "device": device,
+            "commit": git_commit(), "config_hash": run_hash(config, variant, stage, seed)}
 
 
 def run_device(run_dir: str | Path | None, stage: str) -> str:
@@ -176,13 +192,15 @@ def summary_table(accuracy: pd.DataFrame, per_sequence: pd.DataFrame, samples: i
             row[name] = float(group[name].mean())
         _, sd, low, high = seed_interval(group[HEADLINE])
         row.update(JF_seed_sd=sd, JF_seed_ci_low=low, JF_seed_ci_high=high)
+        for name in METRICS:
+            row[f"{name}_seed_sd"] = seed_interval(group[f"{name}-Mean"])[1] if f"{name}-Mean" in group else np.nan
         objects = per_sequence
         for name in keys:
             objects = objects[objects[name] == row[name]]
         per_object_mean = objects.groupby(["sequence", "object"])[HEADLINE].mean()
         row["JF_ci_low"], row["JF_ci_high"] = bootstrap_interval(per_object_mean.to_numpy(), samples, seed)
         row["n_objects"] = int(per_object_mean.size)
-        for name in PROVENANCE_KEYS:
+        for name in [k for k in PROVENANCE_KEYS if k in group]:
             row[name] = ";".join(sorted({str(v) for v in group[name]}))
         rows.append(row)
     return pd.DataFrame(rows, columns=None if rows else keys + ["n_seeds", HEADLINE])
@@ -210,6 +228,80 @@ def training_loss_table(losses: list[Path], config: dict) -> pd.DataFrame:
     return table.sort_values(["variant", "stage", "seed", "iteration"], kind="stable").reset_index(drop=True)
 
 
+def validation_table(losses: list[Path]) -> pd.DataFrame:
+    """Every run's validation.csv (held-out J&F during the main stage), beside its loss.csv."""
+    frames = []
+    for path in losses:
+        path = Path(path).with_name("validation.csv")
+        match = LOSS_PATH.search(Path(path).with_name("loss.csv").as_posix())
+        if match is None or not path.is_file():
+            continue
+        frame = read_csv(path, "validation log")
+        frames.append(frame.assign(variant=match["variant"], stage=match["stage"], seed=int(match["seed"])))
+    if not frames:
+        return pd.DataFrame(columns=["variant", "stage", "seed", "iteration", "J", "F", "J&F", "objects"])
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(["variant", "stage", "seed", "iteration"], kind="stable").reset_index(drop=True)
+
+
+def per_attribute_table(per_sequence: pd.DataFrame, attributes: dict[str, Path]) -> pd.DataFrame:
+    """J&F of every run (variant, stage) per attribute: mean over seeds of the object mean over the videos
+    with (has=1) and without (has=0) the attribute. attributes: dataset -> its attributes.csv."""
+    rows = []
+    for dataset, path in attributes.items():
+        table = read_csv(Path(path), "attribute table")
+        names = [c for c in table.columns if c not in ("sequence", "split")]
+        objects = per_sequence[per_sequence["dataset"] == dataset].merge(table, on="sequence", how="inner")
+        for (variant, stage), group in objects.groupby(["variant", "stage"], sort=True):
+            for name in names:
+                for has in (1, 0):
+                    part = group[group[name] == has]
+                    if part.empty:
+                        continue
+                    per_seed = part.groupby("seed")[HEADLINE].mean()
+                    rows.append({"variant": variant, "stage": stage, "dataset": dataset, "attribute": name,
+                                 "has": has, HEADLINE: float(per_seed.mean()), "n_seeds": int(per_seed.size),
+                                 "n_sequences": int(part["sequence"].nunique()),
+                                 "n_objects": int(len(part) / per_seed.size)})
+    return pd.DataFrame(rows, columns=["variant", "stage", "dataset", "attribute", "has", HEADLINE, "n_seeds",
+                                       "n_sequences", "n_objects"])
+
+
+def rule_times_table(benchmarks: Path) -> pd.DataFrame:
+    """One row per kind of job of the workflow (the first folder under benchmarks/): jobs, wall seconds
+    and CPU seconds summed over its benchmarks/**/*.tsv (Snakemake's per-job measurements)."""
+    rows = []
+    for path in sorted(Path(benchmarks).rglob("*.tsv")):
+        frame = pd.read_csv(path, sep="\t")
+        kind = path.relative_to(benchmarks).parts[0]
+        seed = next((int(part[4:]) for part in path.with_suffix("").parts if re.fullmatch(r"seed\d+", part)), None)
+        rows.append({"rule": kind, "seed": seed, "wall_s": float(frame["s"].iloc[0]),
+                     "cpu_s": float(frame["cpu_time"].iloc[0]), "max_rss_mb": float(frame["max_rss"].iloc[0])})
+    jobs = pd.DataFrame(rows, columns=["rule", "seed", "wall_s", "cpu_s", "max_rss_mb"])
+    summary = jobs.groupby("rule", sort=True).agg(jobs=("wall_s", "size"), wall_s=("wall_s", "sum"),
+                                                  cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max"))
+    summary["per_seed_jobs"] = jobs.groupby("rule")["seed"].apply(lambda s: int(s.notna().sum()))
+    return summary.reset_index()
+
+
+def cmd_rule_times(args: argparse.Namespace) -> int:
+    benchmarks = Path(args.benchmarks)
+    if not benchmarks.is_dir():
+        raise DataError(benchmarks, "benchmarks folder does not exist")
+    out = check_output_folder(Path(args.out).parent, replace=False) / Path(args.out).name
+    table = rule_times_table(benchmarks)
+    total_cpu = float(table["cpu_s"].sum())
+    table.loc[len(table)] = {"rule": "total", "jobs": int(table["jobs"].sum()), "wall_s": float(table["wall_s"].sum()),
+                             "cpu_s": total_cpu, "max_rss_mb": float(table["max_rss_mb"].max()),
+                             "per_seed_jobs": int(table["per_seed_jobs"].sum())}
+    table.loc[len(table)] = {"rule": "total per seed", "jobs": float("nan"), "wall_s": float("nan"),
+                             "cpu_s": total_cpu / max(1, args.seeds), "max_rss_mb": float("nan"),
+                             "per_seed_jobs": float("nan")}
+    write_csv(table, out)
+    print(table.to_string(index=False))
+    return 0
+
+
 def cmd_tables(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = check_output_folder(args.out, replace=False)
@@ -220,8 +312,11 @@ def cmd_tables(args: argparse.Namespace) -> int:
     per_sequence = per_sequence_table(summaries)
     summary = summary_table(accuracy, per_sequence, samples, seed)
     losses = training_loss_table([Path(p) for p in args.losses], config)
-    for name, frame in (("accuracy", accuracy), ("accuracy_summary", summary),
-                        ("per_sequence", per_sequence), ("training_loss", losses)):
+    validation = validation_table([Path(p) for p in args.losses])
+    attributes = dict(item.split("=", 1) for item in args.attributes)
+    per_attribute = per_attribute_table(per_sequence, attributes)
+    for name, frame in (("accuracy", accuracy), ("accuracy_summary", summary), ("per_sequence", per_sequence),
+                        ("training_loss", losses), ("validation", validation), ("per_attribute", per_attribute)):
         write_csv(frame, out / f"{name}.csv")
         print(f"{out / name}.csv: {len(frame)} rows")
     return 0
@@ -249,7 +344,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     tables.add_argument("--config", help="the effective config (provenance, bootstrap settings)")
     tables.add_argument("--evaluations", nargs="*", default=[], help="global.csv files written by `evaluate`")
     tables.add_argument("--losses", nargs="*", default=[], help="runs/<variant>/<stage>/seed<N>/loss.csv files")
+    tables.add_argument("--attributes", nargs="*", default=[],
+                        help="DATASET=attributes.csv pairs (the synthetic data's per-sequence attributes)")
     tables.add_argument("--out", required=True, help="results folder")
+    times = commands.add_parser("rule-times", help="benchmarks/**/*.tsv -> time and CPU seconds per kind of job")
+    times.add_argument("--benchmarks", default="benchmarks")
+    times.add_argument("--seeds", type=int, default=1, help="seeds of the run (for the CPU seconds per seed)")
+    times.add_argument("--out", required=True, help="CSV file to write")
     args = parser.parse_args(argv)
     if args.command == "evaluate" and args.split is None:
         args.split = DATASET_SPLITS[args.dataset]
@@ -258,7 +359,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return cmd_evaluate(args) if args.command == "evaluate" else cmd_tables(args)
+    return {"evaluate": cmd_evaluate, "tables": cmd_tables, "rule-times": cmd_rule_times}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""Render the report: figures (PNG) and Tables 1-6 into one HTML page, from whatever results/*.csv
-exist (a missing table becomes a note on the page, never a crash).
+"""Render the report: the claims first, then figures and Tables 1-6 into one HTML page, from whatever
+results/*.csv exist (a missing table becomes a note on the page, never a crash).
 
     python -m report.build --results results [--paper DIR] --out report/build
+
+Numbers carry the precision that carries information: accuracies one decimal (with their spread over
+seeds or their interval), seconds three significant digits, counts as integers.
 """
 
 from __future__ import annotations
@@ -16,21 +19,47 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.cli import run_cli
-from pipelines.files import atomic_save
-from report import figures, tables
+from pipelines.files import atomic_write_text
+from report import figures, notes, tables
+from report.outputs import FIGURES
 from report.paper import load_paper
 from report.results import RESULT_FILES, distinct, load_results
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
-table { border-collapse: collapse; font-size: .85em; margin: .5em 0 1em; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
+.table-wrap { overflow-x: auto; max-width: 100%; margin: .5em 0 1em; }
+table { border-collapse: collapse; font-size: .85em; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 tr.measured td { background: #eef6ff; font-weight: 600; }
-.prov td { text-align: left; } .missing { color: #a33; font-style: italic; }
+td.reproduced { background: #e3f4e1; } td.contradicted { background: #fbe3e3; } td.inconclusive { background: #fff6d9; }
+.prov td { text-align: left; white-space: normal; } .missing { color: #a33; font-style: italic; }
 .note { color: #555; font-size: .9em; } img { max-width: 100%; border: 1px solid #eee; }
+.rule { background: #f7f7f7; border-left: 3px solid #999; padding: .5em 1em; font-size: .9em; }
 """
+
+SECONDS_WORDS = ("s/frame", "seconds", "Time", "s/it")
+THREE_DIGIT_WORDS = ("GFLOP", "MiB", "MB", "it/s", "iterations_per_second", "fps", "ratio", "detectable",
+                     "reported (paper)")
+COUNT_WORDS = ("objects", "seeds", "jobs", "bytes", "threads", "batch", "crop", "t", "iterations")
+
+
+def format_value(value, column: str = "") -> str:
+    """One cell: seconds and rates to 3 significant digits, accuracies to one decimal, counts as integers."""
+    if isinstance(value, bool) or value is None:
+        return html.escape(str(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        if any(word in column for word in SECONDS_WORDS + THREE_DIGIT_WORDS):
+            return f"{value:.3g}"
+        if column in COUNT_WORDS or column.endswith(("bytes", "_height", "_width", "size")) and value.is_integer():
+            return f"{value:.0f}"
+        return f"{value:.3g}" if abs(value) < 0.1 and value != 0 else f"{value:.1f}"
+    return html.escape(str(value))
 
 
 @dataclass
@@ -40,15 +69,9 @@ class Section:
     id: str
     title: str
     caption: str
-    kind: str  # "figure" | "table"
+    kind: str  # "figure" | "table" | "text"
     content: object = None
     missing_because: str = ""
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return "–" if math.isnan(value) else f"{value:.3g}" if abs(value) < 0.1 and value != 0 else f"{value:.1f}"
-    return html.escape(str(value))
 
 
 def table_html(frame: pd.DataFrame) -> str:
@@ -56,15 +79,20 @@ def table_html(frame: pd.DataFrame) -> str:
     body = []
     for _, row in frame.iterrows():
         measured = "source" in frame.columns and str(row["source"]).startswith("measured")
-        cells = "".join(f"<td>{_fmt(v)}</td>" for v in row)
-        body.append(f'<tr class="measured">{cells}</tr>' if measured else f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        cells = []
+        for column, value in row.items():
+            css = f' class="{value}"' if column == "verdict" else ""
+            cells.append(f"<td{css}>{format_value(value, str(column))}</td>")
+        body.append(f'<tr class="measured">{"".join(cells)}</tr>' if measured else f"<tr>{''.join(cells)}</tr>")
+    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+            f"</table></div>")
 
 
 def provenance(results: dict) -> dict[str, str]:
     data = distinct(results, "data")
     return {
         "data": ", ".join(data) if data else "unknown (no accuracy table)",
+        "trained on": ", ".join(distinct(results, "train_data")) or "unknown",
         "device": "; ".join(distinct(results, "device")) or "unknown",
         "commit": ", ".join(distinct(results, "commit")) or "unknown",
         "config hash": ", ".join(distinct(results, "config_hash")[:12]) or "unknown",
@@ -77,16 +105,53 @@ def measured_label(prov: dict[str, str]) -> str:
     return f"{prov['data']} data, {prov['device']}"
 
 
+def seeds_note(results: dict) -> str:
+    summary = results.get("accuracy_summary")
+    if summary is None or "n_seeds" not in summary.columns:
+        return ""
+    seeds = sorted({int(n) for n in summary[summary["stage"] != "none"]["n_seeds"]})
+    return f"Measured accuracies: mean ± standard deviation over {'/'.join(map(str, seeds))} seeds."
+
+
 def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Section]:
     synthetic_note = ("Our numbers come from the synthetic data set when the data line above says synthetic: "
                       "they test the method, not the paper's absolute scores.")
+    spread = seeds_note(results)
     missing = {name: results.get(name) is None for name in RESULT_FILES}
 
     def why(*names: str) -> str:
         gone = [f"results/{n}.csv" for n in names if missing[n]]
         return f"missing: {', '.join(gone)}" if gone else "no data to show"
 
-    sections = [
+    return [
+        Section("claims", "The paper's claims: reproduced, contradicted or inconclusive",
+                "One row per claim the suite tests, measured on this run; the verdict rule is below the table.",
+                "table", tables.claims(results),
+                why("claims")),
+        Section("findings", "Findings of this reproduction", "What the runs show beyond the claims table, with "
+                "the evidence.", "text", notes.findings_html(results)),
+        Section("stage_switch", "What pretraining does: the start of the main stage", "Training loss in the "
+                "main stage of gvos_scm from scratch (main_only) and from the pretraining checkpoint (full), every "
+                "seed.", "figure", figures.stage_switch(results, out), why("training_loss")),
+        Section("table1", "Table 1: training stages", f"gvos_scm trained with pre-training only, main training only "
+                f"and both. {spread} {synthetic_note}", "table", tables.table1(paper, results),
+                why("accuracy_summary")),
+        Section("table2", "Table 2: STM memory read versus GCM", f"DAVIS-2017 J, F, J&F (%) and seconds per "
+                f"frame. {spread} {tables.reference_t_note(results)}", "table", tables.table2(paper, results),
+                why("accuracy_summary", "speed")),
+        Section("table4", "Table 4: with and without SCM", f"DAVIS-2017 J, F, J&F (%) and seconds per frame. "
+                f"{spread} {synthetic_note}", "table", tables.table4(paper, results), why("accuracy_summary", "speed")),
+        Section("attributes", "Where each ablation should show: J&F by video attribute", "DAVIS-2017 val videos "
+                "with and without each attribute of the synthetic set (distractor: objects of the same look, the "
+                "case the SCM is for); full-stage models and the baseline, mean over seeds.", "figure",
+                figures.attribute_breakdown(results, out), why("per_attribute")),
+        Section("attribute_table", "J&F by video attribute (every run)", "Mean over seeds; [n] videos with / "
+                "without the attribute.", "table", tables.per_attribute(results), why("per_attribute")),
+        Section("loss", "Training loss", "Loss per logged iteration, mean over seeds (band: min-max over seeds).",
+                "figure", figures.training_loss(results, out), why("training_loss")),
+        Section("validation", "Did the main stage converge? Held-out J&F", "J&F on the DAVIS-2017 train videos held "
+                "out of training (train.main.holdout), at checkpoints of the main stage; mean over seeds, band "
+                "min-max.", "figure", figures.validation_curve(results, out), why("validation")),
         Section("fig7", "Fig. 7: speed versus accuracy", "DAVIS-2016 J&F against frames per second. Hollow grey: "
                 "reported (derived from Table 5; online-learning methods as squares). Stars: measured "
                 f"(full-stage models, {label}). {tables.reference_t_note(results)}", "figure",
@@ -101,30 +166,29 @@ def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Se
                 "the benchmark's second pass; the label is the step's GFLOPs (convolutions and matrix products), "
                 "which are the same on every machine.", "figure", figures.time_breakdown(results, out, label),
                 why("speed")),
-        Section("loss", "Training loss", "Loss per logged iteration, mean over seeds.", "figure",
-                figures.training_loss(results, out), why("training_loss")),
-        Section("table1", "Table 1: training stages", "gvos_scm trained with pre-training only, main training only "
-                f"and both. {synthetic_note}", "table", tables.table1(paper, results), why("accuracy_summary")),
-        Section("table2", "Table 2: STM memory read versus GCM", f"DAVIS-2017 J, F, J&F (%) and seconds per "
-                f"frame. {tables.reference_t_note(results)}", "table", tables.table2(paper, results),
-                why("accuracy_summary", "speed")),
         Section("table3", "Table 3: memory versus t", "Memory of the readout state. The paper's 'MB' is read as "
                 "MiB (2^20 bytes).", "table", tables.table3(paper, results), why("memory_vs_t")),
-        Section("table4", "Table 4: with and without SCM", f"DAVIS-2017 J, F, J&F (%) and seconds per frame. "
-                f"{synthetic_note}", "table", tables.table4(paper, results), why("accuracy_summary", "speed")),
         Section("table5", "Table 5: DAVIS-2016 and DAVIS-2017 validation", "Literature rows as reported by the "
-                f"paper; highlighted rows are ours (measured: {label}).", "table", tables.table5(paper, results, label),
-                why("accuracy_summary")),
+                f"paper; highlighted rows are ours (measured: {label}); '(+YV)': YouTube-VOS was among the "
+                f"main-stage training sets, as in the paper's 'OURS (+YV)' row. {spread}", "table",
+                tables.table5(paper, results, label), why("accuracy_summary")),
         Section("table6", "Table 6: YouTube-VOS 2018 validation", "Literature rows as reported; highlighted rows "
-                f"are ours (measured: {label}) on the YouTube-VOS-style split.", "table", tables.table6(paper, results, label),
-                why("accuracy_summary")),
-        Section("accuracy", "All measured accuracy", "Seed means; JF_ci: bootstrap 95% interval over objects; "
-                "JF_seed_ci: Student-t 95% interval over seeds (empty with one seed).", "table",
+                f"are ours (measured: {label}) on the YouTube-VOS-style split.", "table",
+                tables.table6(paper, results, label), why("accuracy_summary")),
+        Section("train_speed", "Training speed", "pipelines.benchmark train: iterations per second of the default "
+                "recipe and where an iteration's time goes; achieved GFLOP/s beside this machine's float32 "
+                "matrix-product rate.", "table", tables.train_speed(results), why("train_speed")),
+        Section("accuracy", "All measured accuracy", "Mean ± standard deviation over seeds; 95% intervals over "
+                "seeds (Student t) and over objects (bootstrap of the seed-averaged object scores).", "table",
                 tables.accuracy_overview(results), why("accuracy_summary")),
         Section("speed", "All speed and memory measurements", "Rows of results/speed.csv.", "table",
                 tables.speed_overview(results), why("speed")),
+        Section("cost", "What this run cost, by kind of job", "Snakemake's own measurement of every job "
+                "(benchmarks/**/*.tsv): wall and CPU seconds summed per kind of job, and the CPU seconds per seed "
+                "of the whole run.", "table", tables.rule_times(results), why("rule_times")),
+        Section("differences", "Where we differ from the paper", "Choices the paper leaves open or that differ "
+                "from its text, each a config key or a documented module choice.", "text", notes.DIFFERENCES_HTML),
     ]
-    return sections
 
 
 def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str:
@@ -144,8 +208,12 @@ def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str
         elif section.kind == "figure":
             name = Path(section.content).relative_to(out).as_posix()
             parts.append(f'<img src="{html.escape(name)}" alt="{html.escape(section.title)}">')
+        elif section.kind == "text":
+            parts.append(str(section.content))
         else:
             parts.append(table_html(section.content))
+        if section.id == "claims":
+            parts.append(f'<p class="rule">{html.escape(notes.VERDICT_RULE)}</p>')
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -158,9 +226,12 @@ def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path
     paper = load_paper(paper_dir)
     prov = provenance(results)
     sections = build_sections(paper, results, out, measured_label(prov))
+    for section in sections:
+        if section.id in FIGURES and section.content is None:
+            figures.placeholder(out / FIGURES[section.id][0], section.missing_because)
     page = render_page(sections, prov, out)
     path = out / "index.html"
-    atomic_save(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    atomic_write_text(path, page)
     return path
 
 

@@ -15,7 +15,14 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from report.results import MIB, accuracy_value, reference_t, seconds_per_frame  # noqa: E402
-from report.style import ONLINE_COLOUR, REPORTED_COLOUR, STAGE_STYLES, variant_colour  # noqa: E402
+from report.style import (  # noqa: E402
+    ONLINE_COLOUR,
+    REPORTED_COLOUR,
+    STAGE_ORDER,
+    STAGE_STYLES,
+    variant_colour,
+    variant_order,
+)
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -23,9 +30,14 @@ sns.set_theme(style="whitegrid", context="notebook")
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # "tight": the legends outside the axes are kept
     plt.close(fig)
     return path
+
+
+def _legend_outside(ax, **kwargs) -> None:
+    """The legend to the right of the axes: it never covers a data point."""
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
@@ -60,13 +72,9 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
     ax.set_ylabel("DAVIS-2016 val J&F (%)")
     ax.set_title("Speed versus accuracy (Fig. 7)\nreported: real DAVIS-2016, paper's hardware; "
                  f"measured: {measured_label}", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.margins(x=0.15, y=0.08)  # room for the method names beside the points
+    _legend_outside(ax)
     return _save(fig, out / "fig7_speed_accuracy.png")
-
-
-def _variants(frame: pd.DataFrame, wanted: list[str]) -> list[str]:
-    present = set(frame["variant"])
-    return [v for v in wanted if v in present] + sorted(present - set(wanted))
 
 
 def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
@@ -76,7 +84,7 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
         return None
     fig, ax = plt.subplots(figsize=(7, 5))
     if memory is not None and "memory_bytes" in memory.columns:
-        for variant in _variants(memory, ["gvos_scm", "stm_read"]):
+        for variant in variant_order(memory["variant"]):
             sel = memory[memory["variant"] == variant].groupby("t")["memory_bytes"].median() / MIB
             ax.plot(sel.index, sel.values, marker="o", color=variant_colour(variant),
                     label=f"measured: {variant} ({measured_label})")
@@ -94,7 +102,7 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
     ax.set_xlabel("t (frames absorbed by the memory, log)")
     ax.set_ylabel("memory state (MiB; paper: 'MB', log)")
     ax.set_title("Memory versus t (Table 3)", fontsize=11)
-    ax.legend(fontsize=7)
+    _legend_outside(ax)
     return _save(fig, out / "memory_vs_t.png")
 
 
@@ -105,7 +113,7 @@ def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Pat
     if speed is None:
         return None
     fig, ax = plt.subplots(figsize=(7, 5))
-    for variant in _variants(speed, ["gvos_scm", "stm_read"]):
+    for variant in variant_order(speed["variant"]):
         sel = speed[speed["variant"] == variant].groupby("t").median(numeric_only=True).sort_index()
         low = sel["seconds_per_frame"] - sel.get("seconds_per_frame_min", sel["seconds_per_frame"])
         high = sel.get("seconds_per_frame_max", sel["seconds_per_frame"]) - sel["seconds_per_frame"]
@@ -122,7 +130,7 @@ def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Pat
     ax.set_xlabel("t (frames absorbed by the memory, log)")
     ax.set_ylabel("seconds per frame (log)")
     ax.set_title("Seconds per frame versus t", fontsize=11)
-    ax.legend(fontsize=7)
+    _legend_outside(ax)
     return _save(fig, out / "time_vs_t.png")
 
 
@@ -159,21 +167,101 @@ def time_breakdown(results: dict, out: Path, measured_label: str) -> Path | None
 
 
 def training_loss(results: dict, out: Path) -> Path | None:
-    """Loss curves per variant (colour) and stage (line style), mean over seeds."""
+    """Loss curves per variant (colour), one panel per stage: mean over seeds, band min-max over seeds."""
     losses = results.get("training_loss")
     if losses is None or not {"iteration", "loss", "variant", "stage"} <= set(losses.columns):
         return None
-    stages = [s for s in ("pretrain_only", "main_only", "full") if s in set(losses["stage"])]
+    stages = [s for s in STAGE_ORDER if s in set(losses["stage"])]
     stages += sorted(set(losses["stage"]) - set(stages))
-    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.2 * len(stages), 3.6), squeeze=False, sharey=True)
     for ax, stage in zip(axes[0], stages, strict=True):
         sel = losses[losses["stage"] == stage]
-        for variant in _variants(sel, ["gvos_scm", "stm_read", "no_scm"]):
-            curve = sel[sel["variant"] == variant].groupby("iteration")["loss"].mean()
-            ax.plot(curve.index, curve.values, color=variant_colour(variant),
-                    linestyle=STAGE_STYLES.get(stage, "-"), label=f"measured: {variant}")
+        for variant in variant_order(sel["variant"]):
+            curves = sel[sel["variant"] == variant].groupby("iteration")["loss"]
+            mean = curves.mean()
+            ax.plot(mean.index, mean.values, color=variant_colour(variant), label=f"measured: {variant}")
+            ax.fill_between(mean.index, curves.min().values, curves.max().values, color=variant_colour(variant),
+                            alpha=0.15, linewidth=0)
         ax.set_title(f"stage: {stage}", fontsize=10)
         ax.set_xlabel("iteration")
-        ax.set_ylabel("training loss")
-        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("training loss (mean over seeds; band: min-max)")
+    _legend_outside(axes[0][-1])
     return _save(fig, out / "training_loss.png")
+
+
+def validation_curve(results: dict, out: Path) -> Path | None:
+    """Held-out J&F during the main stage (main_only and full), per variant: mean over seeds, band min-max."""
+    checks = results.get("validation")
+    if checks is None or not {"iteration", "J&F", "variant", "stage"} <= set(checks.columns):
+        return None
+    stages = [s for s in STAGE_ORDER if s in set(checks["stage"])]
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.6), squeeze=False, sharey=True)
+    for ax, stage in zip(axes[0], stages, strict=True):
+        sel = checks[checks["stage"] == stage]
+        for variant in variant_order(sel["variant"]):
+            curves = sel[sel["variant"] == variant].groupby("iteration")["J&F"]
+            mean = curves.mean()
+            ax.plot(mean.index, mean.values, marker="o", color=variant_colour(variant), label=f"measured: {variant}")
+            ax.fill_between(mean.index, curves.min().values, curves.max().values, color=variant_colour(variant),
+                            alpha=0.15, linewidth=0)
+        ax.set_title(f"stage: {stage}", fontsize=10)
+        ax.set_xlabel("main-stage iteration")
+    axes[0][0].set_ylabel("held-out J&F (%)")
+    _legend_outside(axes[0][-1])
+    return _save(fig, out / "validation.png")
+
+
+def stage_switch(results: dict, out: Path) -> Path | None:
+    """The first logged iterations of the main stage: from scratch (main_only) against initialised from
+    pretraining (full), gvos_scm, every seed: what the pretrained start does to the loss."""
+    losses = results.get("training_loss")
+    if losses is None:
+        return None
+    sel = losses[(losses["variant"] == "gvos_scm") & losses["stage"].isin(["main_only", "full"])]
+    if set(sel["stage"]) != {"main_only", "full"}:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for stage, colour in (("main_only", "0.35"), ("full", variant_colour("gvos_scm"))):
+        for index, (_, curve) in enumerate(sel[sel["stage"] == stage].groupby("seed")):
+            ax.plot(curve["iteration"], curve["loss"], color=colour, linestyle=STAGE_STYLES[stage], alpha=0.8,
+                    label=f"measured: {stage}" if index == 0 else None)
+    ax.set_xlabel("main-stage iteration")
+    ax.set_ylabel("training loss (each line a seed)")
+    ax.set_title("gvos_scm: main stage from scratch (main_only) vs from pretraining (full)", fontsize=9)
+    _legend_outside(ax)
+    return _save(fig, out / "stage_switch.png")
+
+
+def attribute_breakdown(results: dict, out: Path) -> Path | None:
+    """J&F of each run on the DAVIS-2017 val videos with / without each attribute (synthetic data)."""
+    table = results.get("per_attribute")
+    if table is None or table.empty:
+        return None
+    sel = table[table["dataset"] == "davis2017"]
+    sel = sel[sel["stage"].isin(["full", "none"])]
+    if sel.empty:
+        return None
+    attributes = sorted(set(sel["attribute"]))
+    variants = variant_order(sel["variant"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * len(attributes) * len(variants) + 1.8), sharey=True)
+    for ax, has, title in ((axes[0], 1, "videos with the attribute"), (axes[1], 0, "videos without it")):
+        part = sel[sel["has"] == has].set_index(["attribute", "variant"])["J&F-Mean"]
+        height = 0.8 / len(variants)
+        for k, variant in enumerate(variants):
+            ys = [i + k * height for i in range(len(attributes))]
+            values = [part.get((a, variant), float("nan")) for a in attributes]
+            ax.barh(ys, values, height=height, color=variant_colour(variant), label=f"measured: {variant}")
+        ax.set_yticks([i + 0.4 - height / 2 for i in range(len(attributes))], attributes)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("DAVIS-2017 val J&F (%), mean over seeds")
+    axes[0].invert_yaxis()
+    _legend_outside(axes[1])
+    return _save(fig, out / "attributes.png")
+
+
+def placeholder(path: Path, reason: str) -> Path:
+    """A small figure saying why there is no figure (Snakemake's report expects every declared file)."""
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"Not available: {reason}", ha="center", va="center", fontsize=10, color="#a33")
+    return _save(fig, path)

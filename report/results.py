@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-RESULT_FILES = ["accuracy", "accuracy_summary", "per_sequence", "training_loss", "speed", "memory_vs_t"]
+RESULT_FILES = ["claims", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
+                "validation", "speed", "memory_vs_t", "train_speed", "rule_times"]
 MIB = 2**20
 
 
@@ -38,6 +39,12 @@ def accuracy_value(summary: pd.DataFrame | None, variant: str, stage: str, datas
         return math.nan
     rows = summary[(summary["variant"] == variant) & (summary["stage"] == stage) & (summary["dataset"] == dataset)]
     return float(rows[metric].iloc[0]) if len(rows) else math.nan
+
+
+def accuracy_spread(summary: pd.DataFrame | None, variant: str, stage: str, dataset: str, metric: str) -> float:
+    """Standard deviation over seeds of ``metric`` (J&F-Mean, J-Mean, F-Mean), NaN below two seeds."""
+    column = {"J&F-Mean": "JF_seed_sd"}.get(metric, f"{metric.removesuffix('-Mean')}_seed_sd")
+    return accuracy_value(summary, variant, stage, dataset, column)
 
 
 def reference_t(speed: pd.DataFrame | None, t_max: int = 100) -> int | None:

@@ -1,4 +1,5 @@
-"""One colour per variant everywhere, and the labels that keep reported and measured apart."""
+"""One colour per variant everywhere (assigned in a fixed order: the paper's model first, then by name),
+and the labels that keep reported and measured apart."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ matplotlib.use("Agg")
 
 import seaborn as sns  # noqa: E402
 
-KNOWN_VARIANTS = ["gvos_scm", "stm_read", "no_scm", "no_refine", "no_aspp", "copy_first_frame"]
+PAPER_MODEL = "gvos_scm"
+BASELINE_STAGE = "none"
 _PALETTE = sns.color_palette("colorblind", 10)
-VARIANT_COLOURS = {name: _PALETTE[i] for i, name in enumerate(KNOWN_VARIANTS)}
 STAGE_STYLES = {"full": "-", "main_only": "--", "pretrain_only": ":", "none": "-."}
+STAGE_ORDER = ["pretrain_only", "main_only", "full", "none"]
 REPORTED_COLOUR = "0.45"
 ONLINE_COLOUR = "#b07aa1"
 
@@ -19,8 +21,20 @@ REPORTED = "reported"
 MEASURED = "measured"
 
 
+def variant_order(names) -> list[str]:
+    """The paper's model, the paper's ablations, then the rest by name (user variants, baselines)."""
+    known = ["gvos_scm", "stm_read", "no_scm"]
+    names = set(names)
+    return [n for n in known if n in names] + sorted(names - set(known))
+
+
+_ASSIGNED: dict[str, tuple] = {}
+
+
 def variant_colour(variant: str):
-    """Fixed colour for a known variant; unknown names get the palette's later colours, stably."""
-    if variant not in VARIANT_COLOURS:
-        VARIANT_COLOURS[variant] = _PALETTE[len(VARIANT_COLOURS) % len(_PALETTE)]
-    return VARIANT_COLOURS[variant]
+    """A fixed colour per variant name: the three paper variants first, others in order of first use."""
+    for name in ("gvos_scm", "stm_read", "no_scm"):
+        _ASSIGNED.setdefault(name, _PALETTE[len(_ASSIGNED)])
+    if variant not in _ASSIGNED:
+        _ASSIGNED[variant] = _PALETTE[len(_ASSIGNED) % len(_PALETTE)]
+    return _ASSIGNED[variant]

@@ -1,5 +1,7 @@
-"""The paper's Tables 1-6 regenerated: every cell we reproduce shows the paper's value (reported)
-beside ours (measured). Each builder returns a DataFrame, or None when neither side has data."""
+"""The paper's Tables 1-6 regenerated, the claims table and the run's own tables. Every cell we reproduce
+shows the paper's value (reported) beside ours (measured); a measured accuracy is the mean over seeds with
+its standard deviation over seeds ("47.9 ± 2.1"). Each builder returns a DataFrame, or None when neither
+side has data. Numbers are formatted by report.build (``format_value``) from the column names."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import math
 
 import pandas as pd
 
-from report.results import MIB, accuracy_value, reference_t, seconds_per_frame
+from report.results import MIB, accuracy_spread, accuracy_value, reference_t, seconds_per_frame
 
 # paper row label -> (our variant, our stage)
 TABLE1_ROWS = {"Pre-training only": ("gvos_scm", "pretrain_only"),
@@ -22,6 +24,27 @@ def _pair(label: str) -> list[str]:
     return [f"{label} (reported)", f"{label} (measured)"]
 
 
+def spread_cell(mean: float, sd: float = math.nan, digits: int = 1) -> str:
+    """'47.9 ± 2.1' (mean ± standard deviation over seeds), '47.9' with one seed, '–' when not measured."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    return f"{mean:.{digits}f}" if sd is None or math.isnan(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def interval_cell(mean: float, low: float, high: float, digits: int = 1) -> str:
+    """'47.9 [45.0, 50.8]' (a value and its 95% interval)."""
+    if mean is None or math.isnan(mean):
+        return "–"
+    if math.isnan(low) or math.isnan(high):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _measured(summary, variant: str, stage: str, dataset: str, metric: str) -> str:
+    return spread_cell(accuracy_value(summary, variant, stage, dataset, metric),
+                       accuracy_spread(summary, variant, stage, dataset, metric))
+
+
 def _paper_value(paper: pd.DataFrame | None, key_column: str, key: str, column: str) -> float:
     if paper is None or column not in paper.columns:
         return math.nan
@@ -29,8 +52,26 @@ def _paper_value(paper: pd.DataFrame | None, key_column: str, key: str, column: 
     return float(rows[column].iloc[0]) if len(rows) and pd.notna(rows[column].iloc[0]) else math.nan
 
 
-def _measured_stage_label(variant: str, stage: str) -> str:
+def _run_label(variant: str, stage: str) -> str:
     return f"{variant} / {stage}"
+
+
+def claims(results: dict) -> pd.DataFrame | None:
+    """results/claims.csv as read on the page: the paper's difference beside ours and its interval."""
+    table = results.get("claims")
+    if table is None:
+        return None
+    rows = []
+    for _, row in table.iterrows():
+        digits = 2 if row["kind"] == "ratio" else 1
+        rows.append({"claim": row["claim"], "paper": row["paper_table"], "metric": row["metric"],
+                     "reported (paper)": row["reported"],
+                     "measured [95% interval]": interval_cell(row["measured"], row["ci_low"], row["ci_high"], digits),
+                     "detectable (±)": row["detectable"],
+                     "seeds": "–" if pd.isna(row["n_seeds"]) else int(row["n_seeds"]),
+                     "objects": "–" if pd.isna(row["n_objects"]) else int(row["n_objects"]),
+                     "verdict": row["verdict"]})
+    return pd.DataFrame(rows)
 
 
 def table1(paper: dict, results: dict) -> pd.DataFrame | None:
@@ -40,13 +81,13 @@ def table1(paper: dict, results: dict) -> pd.DataFrame | None:
         return None
     rows = []
     for label, (variant, stage) in TABLE1_ROWS.items():
-        rows.append([label, _measured_stage_label(variant, stage),
+        rows.append([label, _run_label(variant, stage),
                      _paper_value(source, "variant", label, "youtubevos_overall"),
-                     accuracy_value(summary, variant, stage, "youtubevos", "overall"),
+                     _measured(summary, variant, stage, "youtubevos", "overall"),
                      _paper_value(source, "variant", label, "davis2017_J"),
-                     accuracy_value(summary, variant, stage, "davis2017", "J-Mean"),
+                     _measured(summary, variant, stage, "davis2017", "J-Mean"),
                      _paper_value(source, "variant", label, "davis2017_F"),
-                     accuracy_value(summary, variant, stage, "davis2017", "F-Mean")])
+                     _measured(summary, variant, stage, "davis2017", "F-Mean")])
     columns = ["paper row", "our run"] + _pair("YouTube-VOS overall") + _pair("DAVIS-2017 J") + _pair("DAVIS-2017 F")
     return pd.DataFrame(rows, columns=columns)
 
@@ -57,13 +98,13 @@ def _accuracy_time_table(rows_map: dict, source: pd.DataFrame | None, results: d
         return None
     rows = []
     for label, (variant, stage) in rows_map.items():
-        rows.append([label, _measured_stage_label(variant, stage),
+        rows.append([label, _run_label(variant, stage),
                      _paper_value(source, "variant", label, "J_pct"),
-                     accuracy_value(summary, variant, stage, "davis2017", "J-Mean"),
+                     _measured(summary, variant, stage, "davis2017", "J-Mean"),
                      _paper_value(source, "variant", label, "F_pct"),
-                     accuracy_value(summary, variant, stage, "davis2017", "F-Mean"),
+                     _measured(summary, variant, stage, "davis2017", "F-Mean"),
                      _paper_value(source, "variant", label, "JF_pct"),
-                     accuracy_value(summary, variant, stage, "davis2017", "J&F-Mean"),
+                     _measured(summary, variant, stage, "davis2017", "J&F-Mean"),
                      _paper_value(source, "variant", label, "seconds_per_frame"),
                      seconds_per_frame(speed, variant)])
     columns = (["paper row", "our run"] + _pair("DAVIS-2017 J") + _pair("DAVIS-2017 F")
@@ -120,6 +161,16 @@ def _our_rows(summary: pd.DataFrame | None) -> list[tuple[str, str]]:
     return [tuple(r) for r in runs.itertuples(index=False)]
 
 
+def ours_label(summary: pd.DataFrame | None, variant: str, stage: str) -> str:
+    """Our row's name in Tables 5 and 6, with the paper's "(+YV)" when YouTube-VOS was in the main stage."""
+    label = f"{variant} ({stage})"
+    if summary is None or "train_data" not in summary.columns:
+        return label
+    rows = summary[(summary["variant"] == variant) & (summary["stage"] == stage)]
+    data = str(rows["train_data"].iloc[0]) if len(rows) else ""
+    return f"{label} (+YV)" if "youtubevos" in data else label
+
+
 def table5(paper: dict, results: dict, measured_label: str) -> pd.DataFrame | None:
     """DAVIS-2016 and DAVIS-2017 validation: the literature rows (reported) and ours (measured)."""
     d16, d17 = paper.get("table5_davis16"), paper.get("table5_davis17")
@@ -138,13 +189,9 @@ def table5(paper: dict, results: dict, measured_label: str) -> pd.DataFrame | No
                          other.get("J_mean", math.nan), other.get("F_mean", math.nan), other.get("JF_mean", math.nan),
                          time])
     for variant, stage in ours:
-        rows.append([f"{variant} ({stage})", f"measured ({measured_label})", "no",
-                     accuracy_value(summary, variant, stage, "davis2016", "J-Mean"),
-                     accuracy_value(summary, variant, stage, "davis2016", "F-Mean"),
-                     accuracy_value(summary, variant, stage, "davis2016", "J&F-Mean"),
-                     accuracy_value(summary, variant, stage, "davis2017", "J-Mean"),
-                     accuracy_value(summary, variant, stage, "davis2017", "F-Mean"),
-                     accuracy_value(summary, variant, stage, "davis2017", "J&F-Mean"),
+        rows.append([ours_label(summary, variant, stage), f"measured ({measured_label})", "no",
+                     *[_measured(summary, variant, stage, dataset, metric) for dataset in ("davis2016", "davis2017")
+                       for metric in ("J-Mean", "F-Mean", "J&F-Mean")],
                      seconds_per_frame(speed, variant)])
     columns = ["method", "source", "online learning", "DAVIS-2016 J", "DAVIS-2016 F", "DAVIS-2016 J&F",
                "DAVIS-2017 J", "DAVIS-2017 F", "DAVIS-2017 J&F", "Time (s/frame)"]
@@ -163,20 +210,61 @@ def table6(paper: dict, results: dict, measured_label: str) -> pd.DataFrame | No
         for _, row in source.iterrows():
             rows.append([row["method"], "reported"] + [row[m] for m in metrics])
     for variant, stage in ours:
-        rows.append([f"{variant} ({stage})", f"measured ({measured_label})"]
-                    + [accuracy_value(summary, variant, stage, "youtubevos", m) for m in metrics])
+        rows.append([ours_label(summary, variant, stage), f"measured ({measured_label})"]
+                    + [spread_cell(accuracy_value(summary, variant, stage, "youtubevos", m)) for m in metrics])
     return pd.DataFrame(rows, columns=["method", "source", "Overall", "J seen", "J unseen", "F seen", "F unseen"])
 
 
 def accuracy_overview(results: dict) -> pd.DataFrame | None:
-    """All measured accuracy rows with the bootstrap interval over objects (and over seeds)."""
+    """Every measured accuracy: J&F mean ± sd over seeds, its interval over seeds and over objects."""
     summary = results.get("accuracy_summary")
     if summary is None:
         return None
-    columns = [c for c in ["variant", "stage", "dataset", "split", "n_seeds", "n_objects", "J&F-Mean",
-                           "JF_ci_low", "JF_ci_high", "JF_seed_ci_low", "JF_seed_ci_high", "J-Mean", "F-Mean",
-                           "J-Recall", "F-Recall", "J-Decay", "F-Decay", "overall"] if c in summary.columns]
-    return summary[columns]
+    rows = []
+    for _, row in summary.iterrows():
+        rows.append({"variant": row["variant"], "stage": row["stage"], "dataset": row["dataset"],
+                     "seeds": int(row.get("n_seeds", 1)), "objects": int(row["n_objects"]),
+                     "J&F mean ± sd": spread_cell(row["J&F-Mean"], row.get("JF_seed_sd", math.nan)),
+                     "J&F 95% over seeds": interval_cell(row["J&F-Mean"], row.get("JF_seed_ci_low", math.nan),
+                                                         row.get("JF_seed_ci_high", math.nan)),
+                     "J&F 95% over objects": interval_cell(row["J&F-Mean"], row["JF_ci_low"], row["JF_ci_high"]),
+                     "J": row["J-Mean"], "F": row["F-Mean"], "J recall": row.get("J-Recall", math.nan),
+                     "J decay": row.get("J-Decay", math.nan), "YouTube-VOS overall": row.get("overall", math.nan)})
+    return pd.DataFrame(rows)
+
+
+def per_attribute(results: dict) -> pd.DataFrame | None:
+    """J&F with / without each attribute per run, on the synthetic DAVIS-2017 val split."""
+    table = results.get("per_attribute")
+    if table is None:
+        return None
+    sel = table[table["dataset"] == "davis2017"] if "davis2017" in set(table["dataset"]) else table
+    sel = sel.assign(run=sel["variant"] + " / " + sel["stage"],
+                     column=sel["attribute"] + sel["has"].map({1: " (with)", 0: " (without)"}))
+    wide = sel.pivot_table(index="run", columns="column", values="J&F-Mean", aggfunc="first")
+    counts = sel[sel["run"] == sel["run"].iloc[0]].set_index("column")["n_sequences"]
+    wide.columns = [f"{c} [{int(counts.get(c, 0))} videos]" for c in wide.columns]
+    return wide.reset_index()
+
+
+def train_speed(results: dict) -> pd.DataFrame | None:
+    speed = results.get("train_speed")
+    if speed is None:
+        return None
+    columns = [c for c in ["variant", "stage", "crop_height", "crop_width", "batch_size", "iterations_per_second",
+                           "seconds_per_iteration", "seconds_data", "seconds_forward", "seconds_backward",
+                           "seconds_optimizer", "gflops_per_iteration", "achieved_gflops_per_second",
+                           "matmul_peak_gflops_per_second", "peak_memory_bytes", "threads", "device"]
+               if c in speed.columns]
+    return speed[columns]
+
+
+def rule_times(results: dict) -> pd.DataFrame | None:
+    times = results.get("rule_times")
+    if times is None:
+        return None
+    return times.rename(columns={"wall_s": "wall seconds (sum)", "cpu_s": "CPU seconds (sum)",
+                                 "max_rss_mb": "peak RSS MB", "per_seed_jobs": "jobs per seed"})
 
 
 def speed_overview(results: dict) -> pd.DataFrame | None:

@@ -1,5 +1,5 @@
 # Speed and memory-versus-t from the one harness (pipelines.benchmark), randomly initialised weights
-# (speed does not depend on training). It waits for every evaluation (hence every training and
+# (speed does not depend on training), and training iterations per second (pipelines.benchmark train). It waits for every evaluation (hence every training and
 # prediction job) so that, on a small machine, its timings do not share the cores with other jobs;
 # the collect and report rules that may run beside it are light (ancient: timestamps never rerun it).
 
@@ -12,8 +12,8 @@ rule benchmark:
     input:
         after=[ancient(path) for path in evaluation_files("global.csv")],
     output:
-        speed="results/speed.csv",
-        memory="results/memory_vs_t.csv",
+        speed=reported_table("speed"),
+        memory=reported_table("memory_vs_t"),
     params:
         variants=",".join(BENCHMARK["variants"]),
         backbone=f"--backbone {BENCHMARK['backbone']}" if BENCHMARK.get("backbone") else "",
@@ -33,3 +33,29 @@ rule benchmark:
         "{PY} -m pipelines.benchmark --config {EFFECTIVE_CONFIG} --variants {params.variants} {params.backbone}"
         " --size {params.size} --t {params.t} --threads {params.threads} --device {params.device} --out results"
         " > {log} 2>&1"
+
+
+rule train_benchmark:
+    input:
+        after=[ancient(path) for path in evaluation_files("global.csv")],
+    output:
+        reported_table("train_speed"),
+    params:
+        variants=",".join(v for v in BENCHMARK["variants"] if _variants.is_learned(v, VARIANT_DEFS)),
+        stages=",".join(BENCHMARK["training"]["stages"]),
+        iterations=BENCHMARK["training"]["iterations"],
+        warmup=BENCHMARK["training"]["warmup"],
+        config_hash=section_hash({"training": BENCHMARK["training"], "train": config["train"], "model": config["model"]}),
+        threads=job_threads("train"),
+        device=job_device("train"),
+    log:
+        "logs/benchmark/train_benchmark.log",
+    benchmark:
+        "benchmarks/benchmark/train_benchmark.tsv"
+    threads: job_slots("train")
+    resources:
+        **job_resources("train"),
+    shell:
+        "{PY} -m pipelines.benchmark train --config {EFFECTIVE_CONFIG} --variants {params.variants}"
+        " --stages {params.stages} --iterations {params.iterations} --warmup {params.warmup}"
+        " --threads {params.threads} --device {params.device} --out results > {log} 2>&1"

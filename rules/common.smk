@@ -18,8 +18,10 @@ from methods import variants as _variants  # noqa: E402
 from methods.config import ModelConfig  # noqa: E402
 from pipelines.collect import DATASET_SPLITS  # noqa: E402
 from pipelines.data.roots import DATASET_ROOT_KEY, SYNTHETIC_ROOT, dataset_roots, root_problems  # noqa: E402
+from pipelines.data.synthetic.presets import FORMAT_VERSION as SYNTHETIC_FORMAT  # noqa: E402
 from pipelines.provenance import BASELINE_STAGE, run_hash as _run_hash, section_hash  # noqa: E402
 from pipelines.training.config import TrainConfig  # noqa: E402
+from report.outputs import FIGURES as REPORT_FIGURES, TABLES as REPORT_TABLES  # noqa: E402
 
 # Every CLI runs with the interpreter that runs snakemake (the project venv), with the repository
 # first on the import path: with --directory elsewhere, the workdir's report/ output folder must not
@@ -121,8 +123,21 @@ _write_effective_config(EFFECTIVE_CONFIG, EFFECTIVE)
 
 PAPER_DIR = config["report"].get("paper_dir") or str(REPO / "report" / "paper_tables")
 RESULT_TABLES = [f"results/{name}.csv" for name in
-                 ("accuracy", "accuracy_summary", "per_sequence", "training_loss", "speed", "memory_vs_t")]
+                 ("claims", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
+                  "validation", "speed", "memory_vs_t", "train_speed", "rule_times")]
 """The tables results/README.md documents: targets of the default rule and inputs of the report."""
+
+
+def caption(key):
+    return str(REPO / "report" / "captions" / f"{key}.rst")
+
+
+def reported_table(name):
+    """results/<name>.csv, flagged for `snakemake --report` when it is one of the report's tables."""
+    path = f"results/{name}.csv"
+    if name not in REPORT_TABLES:
+        return path
+    return report(path, caption=caption(name), category=REPORT_TABLES[name])
 
 
 # ---- how jobs share the CPUs

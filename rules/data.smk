@@ -13,7 +13,7 @@ if SYNTHETIC:
             preset=SYNTHETIC["preset"],
             seed=SYNTHETIC["seed"],
             # rerun trigger: a change of data.synthetic regenerates; a source file's timestamp does not
-            config_hash=section_hash(SYNTHETIC),
+            config_hash=section_hash({**SYNTHETIC, "format": SYNTHETIC_FORMAT}),
         log:
             "logs/synthetic_data/synthetic_data.log",
         benchmark:

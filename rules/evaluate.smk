@@ -29,19 +29,27 @@ rule evaluate:
         " > {log} 2>&1"
 
 
+# the synthetic data's per-video attributes (real data sets carry none the suite reads)
+ATTRIBUTE_DATASETS = [d for d in DATASETS if SYNTHETIC and d != "davis2016"]
+
+
 rule collect:
     input:
         summaries=evaluation_files("global.csv"),
         per_object=evaluation_files("per_object.csv"),
         losses=loss_files(),
+        data=[data_input(DATASET_ROOT_KEY[d]) for d in ATTRIBUTE_DATASETS],  # their attributes.csv
         code=str(REPO / "pipelines" / "collect.py"),
     output:
         accuracy="results/accuracy.csv",
-        summary="results/accuracy_summary.csv",
+        summary=reported_table("accuracy_summary"),
         per_sequence="results/per_sequence.csv",
         training_loss="results/training_loss.csv",
+        validation="results/validation.csv",
+        per_attribute=reported_table("per_attribute"),
     params:
         bootstrap=config["evaluate"],
+        attributes=" ".join(f"{d}={dataset_root(d)}/attributes.csv" for d in ATTRIBUTE_DATASETS),
     log:
         "logs/collect/collect.log",
     benchmark:
@@ -49,4 +57,25 @@ rule collect:
     threads: 1
     shell:
         "{PY} -m pipelines.collect tables --config {EFFECTIVE_CONFIG} --out results"
-        " --evaluations {input.summaries} --losses {input.losses} > {log} 2>&1"
+        " --evaluations {input.summaries} --losses {input.losses} --attributes {params.attributes} > {log} 2>&1"
+
+
+rule claims:
+    input:
+        per_sequence="results/per_sequence.csv",
+        speed="results/speed.csv",
+        memory="results/memory_vs_t.csv",
+        code=str(REPO / "pipelines" / "claims.py"),
+    output:
+        reported_table("claims"),
+    params:
+        samples=config["evaluate"]["bootstrap_samples"],
+        seed=config["evaluate"]["bootstrap_seed"],
+    log:
+        "logs/claims/claims.log",
+    benchmark:
+        "benchmarks/claims/claims.tsv"
+    threads: 1
+    shell:
+        "{PY} -m pipelines.claims --results results --out {output} --samples {params.samples} --seed {params.seed}"
+        " > {log} 2>&1"

@@ -10,12 +10,28 @@ rule report:
         RESULT_TABLES,
 
 
+rule rule_times:
+    input:
+        [table for table in RESULT_TABLES if table != "results/rule_times.csv"],
+    output:
+        reported_table("rule_times"),
+    params:
+        seeds=len(SEEDS),
+    log:
+        "logs/rule_times/rule_times.log",
+    threads: 1
+    shell:
+        "{PY} -m pipelines.collect rule-times --benchmarks benchmarks --seeds {params.seeds} --out {output} > {log} 2>&1"
+
+
 rule render_report:
     input:
         tables=RESULT_TABLES,
         code=sorted(str(p) for p in (REPO / "report").glob("*.py")),
     output:
         page="report/build/index.html",
+        figures=[report(f"report/build/{name}", caption=caption(key), category=category)
+                 for key, (name, category) in REPORT_FIGURES.items()],
     params:
         paper=PAPER_DIR,
     log:

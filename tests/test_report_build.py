@@ -13,10 +13,11 @@ from report.build import build, main
 from report.paper import PAPER_FILES, default_paper_dir
 
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
-SECTION_IDS = ["fig7", "memory", "time", "breakdown", "loss", "table1", "table2", "table3", "table4", "table5", "table6",
-               "accuracy", "speed"]
+SECTION_IDS = ["claims", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
+               "validation", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
+               "accuracy", "speed", "cost"]
 FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
-           "training_loss.png"]
+           "training_loss.png", "validation.png", "stage_switch.png", "attributes.png"]
 RUNS = [("gvos_scm", "pretrain_only"), ("gvos_scm", "main_only"), ("gvos_scm", "full"), ("stm_read", "full"),
         ("no_scm", "full"), ("copy_first_frame", "none")]
 
@@ -36,7 +37,7 @@ def write_fake_results(root: Path) -> None:
     pd.DataFrame(rows).to_csv(root / "accuracy.csv", index=False)
     speed = []
     for variant, t in itertools.product(["gvos_scm", "stm_read", "no_scm"], [1, 10, 100]):
-        spf = 0.05 if variant != "stm_read" else 0.05 * (1 + t / 20)
+        spf = 0.1234 if variant != "stm_read" else 0.1234 * (1 + t / 20)
         speed.append({"variant": variant, "backbone": "resnet18", "height": 64, "width": 112, "dtype": "float32",
                       "t": t, "seconds_per_frame": spf, "seconds_per_frame_min": spf * 0.9,
                       "seconds_per_frame_max": spf * 1.1, "fps": 1 / spf,
@@ -47,9 +48,32 @@ def write_fake_results(root: Path) -> None:
                       "seconds_memorize": 0.01, "gflops_per_frame": 3.0 + t / 10})
     pd.DataFrame(speed).to_csv(root / "speed.csv", index=False)
     pd.DataFrame(speed).to_csv(root / "memory_vs_t.csv", index=False)
-    loss = [{"variant": v, "stage": s, "seed": 0, "iteration": i, "loss": 1.0 / (i + 1), **PROV}
-            for (v, s) in RUNS[:5] for i in range(0, 50, 10)]
+    loss = [{"variant": v, "stage": s, "seed": seed, "iteration": i, "loss": 1.0 / (i + 1) + seed / 10, **PROV}
+            for (v, s) in RUNS[:5] for seed in (0, 1) for i in range(0, 50, 10)]
     pd.DataFrame(loss).to_csv(root / "training_loss.csv", index=False)
+    checks = [{"variant": v, "stage": s, "seed": seed, "iteration": i, "J": 30.0 + i, "F": 32.0 + i, "J&F": 31.0 + i,
+               "objects": 12} for (v, s) in RUNS[1:5] for seed in (0, 1) for i in (100, 200)]
+    pd.DataFrame(checks).to_csv(root / "validation.csv", index=False)
+    attributes = [{"variant": v, "stage": s, "dataset": "davis2017", "attribute": a, "has": has,
+                   "J&F-Mean": 40.0 + 5 * has, "n_seeds": 1, "n_sequences": 5, "n_objects": 9}
+                  for (v, s) in RUNS for a in ("distractor", "occlusion") for has in (0, 1)]
+    pd.DataFrame(attributes).to_csv(root / "per_attribute.csv", index=False)
+    claims = [{"claim": "SCM adds accuracy", "paper_table": "Table 4", "metric": "J&F", "dataset": "davis2017",
+               "reported": 4.8, "measured": 1.234, "ci_low": -0.5, "ci_high": 2.9, "detectable": 1.7, "n_seeds": 3,
+               "n_objects": 119, "verdict": "inconclusive", "kind": "greater", "a": "gvos_scm/full", "b": "no_scm/full"},
+              {"claim": "GCM read is 3x faster than STM read", "paper_table": "Table 2", "metric": "s/frame STM / GCM",
+               "dataset": "benchmark", "reported": 3.0, "measured": 2.1234, "ci_low": 1.9, "ci_high": 2.3,
+               "detectable": 0.2, "n_seeds": float("nan"), "n_objects": float("nan"), "verdict": "contradicted",
+               "kind": "ratio", "a": "gvos_scm/any", "b": "stm_read/any"}]
+    pd.DataFrame(claims).to_csv(root / "claims.csv", index=False)
+    pd.DataFrame([{"variant": "gvos_scm", "stage": "main", "crop_height": 64, "crop_width": 112, "batch_size": 4,
+                   "iterations_per_second": 2.345, "seconds_per_iteration": 0.4264, "seconds_data": 0.016,
+                   "seconds_forward": 0.141, "seconds_backward": 0.266, "seconds_optimizer": 0.007,
+                   "gflops_per_iteration": 21.23, "achieved_gflops_per_second": 48.4,
+                   "matmul_peak_gflops_per_second": 88.5, "peak_memory_bytes": 10**9, "threads": 1,
+                   "device": "cpu: test"}]).to_csv(root / "train_speed.csv", index=False)
+    pd.DataFrame([{"rule": "train", "jobs": 21, "wall_s": 1000.0, "cpu_s": 990.0, "max_rss_mb": 900.0,
+                   "per_seed_jobs": 21}]).to_csv(root / "rule_times.csv", index=False)
 
 
 def page_text(out: Path) -> str:
@@ -68,6 +92,12 @@ def test_full_report_lists_every_figure_and_table(tmp_path):
         assert f'id="{section}"' in text
     assert "Not available" not in text
     assert "synthetic" in text and "cpu: test" in text and "abc123" in text
+    assert text.index('id="claims"') < text.index('id="table1"') < text.index('id="fig7"')
+    assert "1.2 [-0.5, 2.9]" in text and 'class="inconclusive"' in text and "paired two-way bootstrap" in text
+    assert "2.12 [1.90, 2.30]" in text  # a ratio keeps two decimals
+    assert "0.426" in text  # seconds per iteration: three significant digits
+    table2 = text[text.index('id="table2"'):text.index('id="table4"')]
+    assert "<td>0.123</td>" in table2  # gvos_scm's seconds per frame, not "0.1"
     # paper beside measured: a reported literature value and one of our rows in Table 5
     assert "88.7" in text  # OURS DAVIS-2016 J&F as printed in Table 5
     assert "gvos_scm (full)" in text and "reported" in text and "measured" in text
@@ -80,7 +110,7 @@ def test_report_renders_without_any_results(tmp_path):
     text = page_text(out)
     for section in SECTION_IDS:
         assert f'id="{section}"' in text
-    assert text.count("Not available") == len(SECTION_IDS)
+    assert text.count("Not available") == len(SECTION_IDS)  # the findings and differences are text, always there
     assert "results/accuracy_summary.csv" in text
 
 
@@ -91,7 +121,8 @@ def test_missing_speed_table_is_a_note(tmp_path):
     build(results, None, out)
     text = page_text(out)
     assert "missing: results/speed.csv" in text
-    assert (out / "memory_vs_t.png").is_file() and not (out / "time_vs_t.png").exists()
+    assert (out / "memory_vs_t.png").is_file() and 'src="time_vs_t.png"' not in text
+    assert (out / "time_vs_t.png").stat().st_size < 20_000  # a placeholder for Snakemake's report, not shown
 
 
 def test_paper_files_exist_under_the_default_path():
@@ -106,3 +137,14 @@ def test_cli_rejects_missing_results_folder(tmp_path, capsys):
         run_cli(main, ["--results", str(tmp_path / "nope"), "--out", str(tmp_path / "b")])
     assert exit_info.value.code == 2
     assert "results folder does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "column", "shown"), [
+    (0.1234, "Time (s/frame) (measured)", "0.123"), (0.154, "seconds_per_frame", "0.154"),
+    (3.4321, "seconds_per_frame", "3.43"), (47.94, "DAVIS-2017 J&F (reported)", "47.9"),
+    (float("nan"), "DAVIS-2017 J", "–"), (119, "objects", "119"), (2.345, "iterations_per_second", "2.35"),
+])
+def test_numbers_keep_the_precision_that_carries_information(value, column, shown):
+    from report.build import format_value
+
+    assert format_value(value, column) == shown

@@ -22,6 +22,7 @@ DEFAULTS = {
     "threads": None,  # None: leave torch's default
     "breakdown": True,  # a second pass timing each section of the step, plus a FLOP count
     "tf32": None,  # CUDA: None keeps PyTorch's defaults (convolutions TF32, matrix products IEEE float32)
+    "training": None,  # the training benchmark's own settings (pipelines.benchmark train), not read here
 }
 
 # Below this the stride-16 feature map is under 2x2 and pooling layers of the decoder / refinement fail.

@@ -1,20 +1,20 @@
-"""Side-by-side timing of our evaluator against the official davis2017-evaluation.
+"""Side-by-side timing of our evaluator, vos-benchmark and the official davis2017-evaluation.
 
-    python -m pipelines.evaluation.bench --gt DAVIS_ROOT --pred PRED_DIR \\
-        --official-python /tmp/refvenv/bin/python --official-dir CLONE_OF_davis2017-evaluation \\
-        [--split val] [--repeats 3] [--scale 1] [--workers 2]
+    python -m pipelines.evaluation.bench --gt DAVIS_ROOT --pred PRED_DIR [--workers 2] [--repeats 3] \\
+        [--scale 1] [--split val] [--official-python PY --official-dir CLONE_OF_davis2017-evaluation]
 
-Both are run as whole command lines (interpreter start and imports included), alternating, each
-``--repeats`` times; prints every wall time, the medians and their ratio, and checks that both
-CSV files are byte-identical. ``--scale N`` evaluates N linked copies of every sequence (a larger
-set from the same files). The official tool is only run, never imported.
+Each tool runs as a whole command line (interpreter start and imports included), in turn, ``--repeats``
+times; prints every wall time, the medians and the ratios. ours and vos-benchmark run with ``--workers``
+processes; the official tool is single-process and runs only when ``--official-python`` (a venv with
+its dependencies) and ``--official-dir`` (a clone of it) are given; it is only run, never imported, and
+its CSV files must be byte-identical to ours. ``--scale N`` evaluates N linked copies of every sequence
+(a larger set from the same files). vos-benchmark comes with the dev extra (``pip install -e '.[dev]'``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -28,6 +28,11 @@ from pipelines.evaluation.davis import read_sequence_list
 from pipelines.files import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+VOS_BENCHMARK_SCRIPT = (
+    "import sys, time; from vos_benchmark.benchmark import benchmark; start = time.perf_counter(); "
+    "benchmark([sys.argv[1]], [sys.argv[2]], strict=False, num_processes=int(sys.argv[3]), verbose=False); "
+    "print(f'vos-benchmark time: {time.perf_counter() - start:.3f} s')"
+)
 
 
 def scaled_copy(gt_root: Path, pred_root: Path, split: str, scale: int, work: Path) -> tuple[Path, Path]:
@@ -49,113 +54,84 @@ def scaled_copy(gt_root: Path, pred_root: Path, split: str, scale: int, work: Pa
     return gt_out, pred_out
 
 
-def timed(command: list[str], cwd: Path, own_time: str) -> tuple[float, float]:
-    """(wall seconds of the whole command, the seconds it reports itself via regex ``own_time``)."""
+def timed(command: list[str], cwd: Path) -> float:
+    """Wall seconds of the whole command; RuntimeError with its output if it fails."""
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    found = re.search(own_time, done.stdout)
-    if done.returncode != 0 or found is None:
+    if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return seconds, float(found.group(1))
+    return seconds
 
 
-def report(label: str, official_runs: list[float], ours_runs: list[float]) -> float:
-    official_median, ours_median = statistics.median(official_runs), statistics.median(ours_runs)
-    print(f"{label}:")
-    print("  official " + ", ".join(f"{t:.2f}" for t in official_runs) + f"  median {official_median:.2f}")
-    print("  ours     " + ", ".join(f"{t:.2f}" for t in ours_runs) + f"  median {ours_median:.2f}")
-    print(f"  speed-up (official / ours, medians): {official_median / ours_median:.1f}x")
-    return official_median / ours_median
+def linked_predictions(pred_root: Path, where: Path) -> Path:
+    """Linked copy of the prediction folders (vos-benchmark writes results.csv into its input; the
+    official tool writes its CSVs into the results folder)."""
+    shutil.copytree(pred_root, where, symlinks=True)
+    return where
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines.evaluation.bench", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--gt", required=True, type=Path)
-    parser.add_argument("--pred", required=True, type=Path)
-    parser.add_argument(
-        "--official-python", required=True, help="python of a venv with the official's dependencies"
-    )
-    parser.add_argument("--official-dir", type=Path, required=True,
-                        help="a clone of davisvideochallenge/davis2017-evaluation")
+    parser = argparse.ArgumentParser(prog="python -m pipelines.evaluation.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gt", required=True, type=Path, help="DAVIS root")
+    parser.add_argument("--pred", required=True, type=Path, help="prediction folder")
+    parser.add_argument("--official-python", help="python of a venv with the official evaluator's dependencies")
+    parser.add_argument("--official-dir", type=Path, help="a clone of davisvideochallenge/davis2017-evaluation")
     parser.add_argument("--split", default="val")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    script = args.official_dir / "evaluation_method.py"
-    if not script.is_file():
+    official = bool(args.official_python or args.official_dir)
+    if official and not (args.official_python and args.official_dir):
+        raise ValueError("--official-python and --official-dir go together")
+    if official:  # the official tool runs in its own folder: absolute paths
+        args.official_dir = args.official_dir.resolve()
+        if Path(args.official_python).exists():
+            args.official_python = str(Path(args.official_python).absolute())
+    script = args.official_dir / "evaluation_method.py" if official else None
+    if official and not script.is_file():
         raise DataError(script, "official evaluator not found")
+    try:
+        import vos_benchmark  # noqa: F401
+    except ImportError:
+        raise ValueError("vos-benchmark is not installed: pip install -e '.[dev]'") from None
 
-    walls: dict[str, list[float]] = {"official": [], "ours": []}
-    owns: dict[str, list[float]] = {"official": [], "ours": []}
+    walls: dict[str, list[float]] = {"ours": [], "vos-benchmark": []} | ({"official": []} if official else {})
     with tempfile.TemporaryDirectory(prefix="eval-bench-") as tmp:
         work = Path(tmp)
         gt_root, pred_root = scaled_copy(args.gt, args.pred, args.split, args.scale, work)
         for repeat in range(args.repeats):
-            official_results = work / f"official-{repeat}"
-            shutil.copytree(pred_root, official_results, symlinks=True)  # it writes its CSVs in there
-            ours_out = work / f"ours-{repeat}"
             commands = {
-                "official": (
-                    [
-                        args.official_python,
-                        str(script),
-                        "--task",
-                        "semi-supervised",
-                        "--set",
-                        args.split,
-                        "--davis_path",
-                        str(gt_root),
-                        "--results_path",
-                        str(official_results),
-                    ],
-                    args.official_dir,
-                    r"Total time:\s*([0-9.]+)",
-                ),
-                "ours": (
-                    [
-                        sys.executable,
-                        "-m",
-                        "pipelines.evaluate",
-                        "--gt",
-                        str(gt_root),
-                        "--pred",
-                        str(pred_root),
-                        "--split",
-                        args.split,
-                        "--out",
-                        str(ours_out),
-                        "--workers",
-                        str(args.workers),
-                        "--time",
-                    ],
-                    REPO_ROOT,
-                    r"time: ([0-9.]+) s",
-                ),
+                "ours": [sys.executable, "-m", "pipelines.evaluate", "--gt", str(gt_root), "--pred", str(pred_root),
+                         "--split", args.split, "--out", str(work / f"ours-{repeat}"), "--workers", str(args.workers)],
+                "vos-benchmark": [sys.executable, "-c", VOS_BENCHMARK_SCRIPT, str(gt_root / "Annotations" / "480p"),
+                                  str(linked_predictions(pred_root, work / f"vos-{repeat}")), str(args.workers)],
             }
-            order = ["official", "ours"] if repeat % 2 == 0 else ["ours", "official"]
+            if official:
+                commands["official"] = [args.official_python, str(script), "--task", "semi-supervised", "--set",
+                                        args.split, "--davis_path", str(gt_root), "--results_path",
+                                        str(linked_predictions(pred_root, work / f"official-{repeat}"))]
+            order = list(commands)[repeat % len(commands):] + list(commands)[:repeat % len(commands)]
             for name in order:
-                wall, own = timed(*commands[name])
-                walls[name].append(wall)
-                owns[name].append(own)
-            for csv_name in (f"global_results-{args.split}.csv", f"per-sequence_results-{args.split}.csv"):
-                if (official_results / csv_name).read_bytes() != (ours_out / csv_name).read_bytes():
-                    print(f"MISMATCH: {csv_name} differs from the official output (run {repeat})")
-                    return 1
+                cwd = args.official_dir if name == "official" else REPO_ROOT
+                walls[name].append(timed(commands[name], cwd))
+            if official:
+                for csv_name in (f"global_results-{args.split}.csv", f"per-sequence_results-{args.split}.csv"):
+                    ours_csv = (work / f"ours-{repeat}" / csv_name).read_bytes()
+                    if (work / f"official-{repeat}" / csv_name).read_bytes() != ours_csv:
+                        print(f"MISMATCH: {csv_name} differs from the official output (run {repeat})")
+                        return 1
         n_frames = sum(len(list(p.glob("*.png"))) - 2 for p in (gt_root / "Annotations" / "480p").iterdir())
-    print(
-        f"{len(walls['ours'])} alternating runs each; sequences x{args.scale}, {n_frames} evaluated frames; "
-        f"ours with {args.workers} workers; CSV files byte-identical in every run"
-    )
-    report("whole command, wall clock (s)", walls["official"], walls["ours"])
-    report(
-        "own timers: official 'Total time' (after its imports) vs our evaluation time (s)",
-        owns["official"],
-        owns["ours"],
-    )
+    print(f"{args.repeats} runs each, in rotating order; sequences x{args.scale}, {n_frames} evaluated frames; "
+          f"ours and vos-benchmark with {args.workers} processes, the official with one"
+          + ("; CSV files byte-identical to the official in every run" if official else ""))
+    medians = {name: statistics.median(times) for name, times in walls.items()}
+    for name, times in walls.items():
+        print(f"  {name:<14}" + ", ".join(f"{t:.2f}" for t in times) + f"   median {medians[name]:.2f} s")
+    for name in medians:
+        if name != "ours":
+            print(f"  {name} / ours (medians): {medians[name] / medians['ours']:.2f}x")
     return 0
 
 

@@ -49,3 +49,17 @@ def copy_first_frame_iou(labels: np.ndarray, objects: dict[int, int]) -> list[fl
         if values:
             scores.append(float(np.mean(values)))
     return scores
+
+
+ATTRIBUTES_FILE = "attributes.csv"
+
+
+def write_attributes(root: Path, rows: list[tuple[str, str, dict[str, bool]]]) -> None:
+    """ROOT/attributes.csv: one row per (sequence, split) with a 0/1 column per attribute
+    (pipelines.data.synthetic.scenes.ATTRIBUTES)."""
+    from pipelines.data.synthetic.scenes import ATTRIBUTES
+
+    lines = [",".join(["sequence", "split", *ATTRIBUTES])]
+    lines += [",".join([name, split, *(str(int(attrs[a])) for a in ATTRIBUTES)]) for name, split, attrs in rows]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ATTRIBUTES_FILE).write_text("\n".join(lines) + "\n")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
-from pipelines.files import DataError
+from pipelines.files import OutputFolder
 from pipelines.data.synthetic.backgrounds import load_photos
 from pipelines.data.synthetic.looks import split_looks
 from pipelines.data.synthetic.presets import Preset
@@ -22,23 +20,17 @@ from pipelines.data.synthetic.write_youtubevos import write_youtubevos
 def generate(out: str | Path, preset: Preset, seed: int, overwrite: bool = False, progress: bool = True) -> dict:
     """Write OUT/DAVIS, OUT/YouTubeVOS, OUT/COCO and OUT/README.md; return the summary.
 
-    Nothing appears at OUT until everything is written. An existing non-empty OUT is an error unless
-    ``overwrite``. The files depend only on (preset, seed) and the installed packages.
+    Nothing appears at OUT until everything is written (pipelines.files.OutputFolder). An existing
+    non-empty OUT is replaced only if this suite wrote it, or with ``overwrite``. The files depend
+    only on (preset, seed) and the installed packages.
     """
-    out = Path(out)
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    if out.exists() and not out.is_dir():
-        raise DataError(out, "exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise DataError(out, "folder exists and is not empty (use --overwrite to replace it)")
+    output = OutputFolder(out, overwrite=overwrite)
     seen, unseen = split_looks(preset.held_out_looks)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     total = preset.davis_train + preset.davis_val + preset.yt_train + preset.yt_valid + preset.coco_images
     started = time.perf_counter()
-    try:
+    with output as tmp:
         photos = load_photos()
         with tqdm(total=total, desc=f"synthetic {preset.name}", unit="item", disable=not progress) as bar:
             summary = {
@@ -51,22 +43,8 @@ def generate(out: str | Path, preset: Preset, seed: int, overwrite: bool = False
             }
         (tmp / "README.md").write_text(readme(preset, summary))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-        _move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     summary["seconds"] = round(time.perf_counter() - started, 2)  # not written: files stay seed-determined
     return summary
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    old = None
-    if out.is_dir():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def readme(preset: Preset, summary: dict) -> str:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+FORMAT_VERSION = 2
+"""Bumped whenever the generator's output changes for the same preset and seed (2: attributes.csv); the
+workflow regenerates a data set written by another version."""
+
 
 @dataclass(frozen=True)
 class Preset:

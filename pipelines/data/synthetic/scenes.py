@@ -26,6 +26,15 @@ from pipelines.data.synthetic.presets import Preset
 
 MIN_VISIBLE_FRACTION_OF_FRAME = 0.02
 MAX_ATTEMPTS = 200
+ATTRIBUTES = {
+    "distractor": "two or more annotated objects share one look (the case the SCM is for)",
+    "occlusion": "an annotated object is mostly hidden (under half its area) while inside the frame",
+    "leaves_and_returns": "an annotated object leaves the frame (or is fully hidden) and comes back",
+    "fast_motion": "an annotated object moves fast (the preset's fast speed range)",
+    "scale_change": "an annotated object's scale changes by more than 1.5x over the video",
+    "appears_mid_video": "an object is first given after frame 0 (YouTube-VOS)",
+}
+"""Per-sequence attributes written beside the synthetic data (attributes.csv): where each ablation should show."""
 
 
 @dataclass
@@ -41,6 +50,7 @@ class Track:
     angle: np.ndarray
     wobble: np.ndarray
     start: int = 0
+    fast: bool = False
 
     def potential_area(self, t: int) -> float:
         """Area in pixels the object would cover at frame t if fully in view and unoccluded."""
@@ -62,12 +72,41 @@ class Footprint:
 
 @dataclass
 class RenderedVideo:
-    """images uint8 (T, H, W, 3); labels uint8 (T, H, W) with object ids; id -> look; id -> first frame."""
+    """images uint8 (T, H, W, 3); labels uint8 (T, H, W) with object ids; id -> look; id -> first frame;
+    attribute name (``ATTRIBUTES``) -> whether the video has it."""
 
     images: np.ndarray
     labels: np.ndarray
     looks: dict[int, Look]
     first_frame: dict[int, int]
+    attributes: dict[str, bool]
+
+
+def video_attributes(tracks: list[Track], ids: list[int], first: dict[int, int], labels: np.ndarray,
+                     height: int, width: int) -> dict[str, bool]:
+    """The ``ATTRIBUTES`` of a rendered video, from its tracks (k -> id ``ids[k]``) and label maps."""
+    annotated = [k for k in first]
+    looks = [tracks[k].look.name for k in annotated]
+    occluded = leaves = False
+    for k in annotated:
+        track, obj = tracks[k], ids[k]
+        area = (labels[first[k]:] == obj).sum(axis=(1, 2))
+        present = area > 0
+        gone = np.flatnonzero(~present)
+        leaves |= bool(gone.size and present[gone[0]:].any())
+        for t in range(first[k], len(labels)):
+            x, y = track.centre[t]
+            inside = 0 <= x < width and 0 <= y < height
+            occluded |= bool(inside and area[t - first[k]] < 0.5 * min(track.potential_area(t), height * width))
+    scales = [tracks[k].scale[first[k]:] for k in annotated]
+    return {
+        "distractor": len(set(looks)) < len(looks),
+        "occlusion": occluded,
+        "leaves_and_returns": leaves,
+        "fast_motion": any(tracks[k].fast for k in annotated),
+        "scale_change": any(s.max() / s.min() > 1.5 for s in scales),
+        "appears_mid_video": any(f > 0 for f in first.values()),
+    }
 
 
 def footprint(track: Track, t: int, height: int, width: int) -> Footprint | None:
@@ -149,7 +188,7 @@ def object_track(rng: np.random.Generator, preset: Preset, look: Look, frames: i
     angle = rng.uniform(0, 2 * np.pi) + spin * np.arange(frames)
     wobble = rng.uniform(0, 2 * np.pi) + rng.uniform(0.1, 0.35) * np.arange(frames)
     return Track(look, True, texture_tile(rng, look), centre, radius * np.exp(log_scale), aspect, angle, wobble,
-                 start)
+                 start, fast)
 
 
 def occluder_track(rng: np.random.Generator, preset: Preset, frames: int) -> Track:
@@ -258,4 +297,5 @@ def render_video(rng: np.random.Generator, preset: Preset, photos: list[np.ndarr
     labels = compose_labels(footprints, ids, starts, height, width)
     images = compose_images(rng, preset, photos, tracks, footprints, starts)
     return RenderedVideo(images, labels, {ids[k]: tracks[k].look for k in first},
-                         {ids[k]: first[k] for k in first})
+                         {ids[k]: first[k] for k in first},
+                         video_attributes(tracks, ids, first, labels, height, width))

@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.data.masks import write_mask
-from pipelines.data.synthetic.common import choose_looks, copy_first_frame_iou, item_rng, save_jpeg
+from pipelines.data.synthetic.common import (
+    choose_looks,
+    copy_first_frame_iou,
+    item_rng,
+    save_jpeg,
+    write_attributes,
+)
 from pipelines.data.synthetic.looks import Look
 from pipelines.data.synthetic.presets import Preset
 from pipelines.data.synthetic.scenes import render_video
@@ -31,6 +37,7 @@ def write_davis(root: Path, preset: Preset, seed: int, seen: tuple[Look, ...], p
                 progress) -> dict:
     """Write ROOT (the DAVIS folder); return counts and the copy-first-frame J per val object."""
     summary: dict = {}
+    attributes = []
     for split in SPLITS:
         names, single, objects, scores = [], [], 0, []
         for index, count in enumerate(object_counts(preset, split, seed)):
@@ -42,6 +49,7 @@ def write_davis(root: Path, preset: Preset, seed: int, seen: tuple[Look, ...], p
                 save_jpeg(root / "JPEGImages" / "480p" / name / f"{t:05d}.jpg", video.images[t], preset.jpeg_quality)
                 write_mask(root / "Annotations" / "480p" / name / f"{t:05d}.png", video.labels[t])
             names.append(name)
+            attributes.append((name, split, video.attributes))
             if count == 1:
                 single.append(name)
             objects += count
@@ -53,4 +61,5 @@ def write_davis(root: Path, preset: Preset, seed: int, seen: tuple[Look, ...], p
             path.write_text("".join(f"{n}\n" for n in listed))
         summary[split] = {"videos": len(names), "single_object_videos": len(single), "objects": objects,
                           "frames": len(names) * preset.frames, "copy_first_frame_iou": float(np.mean(scores))}
+    write_attributes(root, attributes)
     return summary

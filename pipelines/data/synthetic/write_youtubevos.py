@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.data.masks import write_mask
+from pipelines.data.synthetic.common import write_attributes
 from pipelines.data.synthetic.common import choose_looks, item_rng, save_jpeg
 from pipelines.data.synthetic.looks import Look
 from pipelines.data.synthetic.presets import Preset
@@ -35,6 +36,7 @@ def _meta_entry(video: RenderedVideo, stems: list[str], split: str) -> dict:
 def write_youtubevos(root: Path, preset: Preset, seed: int, seen: tuple[Look, ...], unseen: tuple[Look, ...],
                      photos: list[np.ndarray], progress) -> dict:
     summary: dict = {}
+    attributes = []
     stems = [f"{t * FRAME_STEP:05d}" for t in range(preset.yt_frames)]
     for split, total in (("train", preset.yt_train), ("valid", preset.yt_valid)):
         if split == "valid":  # "seen" means seen in train: draw valid's seen objects from train's looks
@@ -62,6 +64,7 @@ def write_youtubevos(root: Path, preset: Preset, seed: int, seen: tuple[Look, ..
                 for t, stem in enumerate(stems):
                     write_mask(root / "valid_gt" / "Annotations" / name / f"{stem}.png", video.labels[t])
             meta[name] = _meta_entry(video, stems, split)
+            attributes.append((name, split, video.attributes))
             objects += len(video.looks)
             late += sum(1 for f in video.first_frame.values() if f > 0)
             for look in video.looks.values():
@@ -76,4 +79,5 @@ def write_youtubevos(root: Path, preset: Preset, seed: int, seen: tuple[Look, ..
             "unseen_objects": sum(n for c, n in categories.items() if c in unseen_names),
             "categories": dict(sorted(categories.items())),
         }
+    write_attributes(root, attributes)
     return summary

@@ -1,0 +1,85 @@
+"""The page's prose: the verdict rule, the findings (stated from this run's own tables where they are
+numbers), and where the suite differs from the paper."""
+
+from __future__ import annotations
+
+import html
+import math
+
+from pipelines.claims import VERDICT_RULE
+from report.results import accuracy_spread, accuracy_value
+
+__all__ = ["DIFFERENCES_HTML", "VERDICT_RULE", "findings_html"]
+
+DIFFERENCES = [
+    ("GCM normalisation", "The paper's Eqs. 2 and 4 print no normalisation of keys and queries. The GCM here "
+     "soft-maxes the keys over positions and the queries over channels (as GC and efficient attention do), so "
+     "the running mean of Eq. 3 averages frames of one scale (methods/memory/gcm.py)."),
+    ("SCM input", "The spatial constraint module receives the previous frame's soft-aggregated probability "
+     "of the object, not a binary mask (the paper says 'mask'); training feeds the model's own prediction, "
+     "STM-style (methods/network.py)."),
+    ("Refinement module", "BASNet's residual refinement runs at the decoder's stride 4 on the coarse logit "
+     "and the decoder features, not at full resolution (its full-resolution version would cost more than the "
+     "rest of the network at 480p)."),
+    ("ASPP", "torchvision's DeepLabV3 ASPP: a 1x1 branch, one 3x3 branch per rate, image pooling, a 1x1 "
+     "projection and Dropout(0.5). The paper names no rates: config/paper.yaml uses [6, 12, 18] at stride 16; "
+     "the CPU default [1, 2, 4] at stride 8."),
+    ("Frozen BatchNorm", "model.freeze_bn freezes the pretrained encoders' BatchNorms only; those of ASPP and "
+     "the refinement module, randomly initialised, train. Training with frozen BatchNorm needs model.weights "
+     "(or train.allow_untrained_backbone)."),
+    ("Losses", "BCE averaged over pixels; SSIM with BASNet's 11x11 Gaussian window, C1 = 0.01^2, C2 = 0.03^2; "
+     "IoU smoothed by one pixel; the hybrid loss on the refined and the coarse map, plus cross-entropy on the "
+     "soft-aggregated logits, all weights 1 (the paper gives none)."),
+    ("Backbone and sizes", "Not stated by the paper: config/paper.yaml uses ResNet-50 to layer3, C_N = 128, "
+     "C_M = 512 (STM's). The CPU default uses ResNet-18 to layer2, C_N = 32, C_M = 64, 64x112 crops, trained "
+     "from scratch on the suite's synthetic videos: nothing can be downloaded here."),
+    ("Precision", "The CPU default trains and predicts with bfloat16 autocast (train.amp, the prediction's "
+     "--amp); the GCM state and the losses stay float32. The paper's GPU precision is not stated."),
+    ("Padding object slots", "Training clips hold up to max_objects object slots; slots without an object are "
+     "neither encoded nor decoded (they used to be computed and thrown away, and entered the batch statistics "
+     "of the trainable BatchNorms)."),
+    ("Table 5 rows", "'(+YV)' marks our rows whose main stage trained on YouTube-VOS too (the paper's "
+     "'OURS (+YV)'); train.main.datasets: [davis2017] gives the paper's plain 'OURS' protocol."),
+]
+
+DIFFERENCES_HTML = "<ul>" + "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>" for k, v in DIFFERENCES) \
+    + "</ul>"
+
+
+def _claim(results: dict, claim: str, metric: str = "J&F"):
+    table = results.get("claims")
+    if table is None:
+        return None
+    rows = table[(table["claim"] == claim) & (table["metric"] == metric)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def findings_html(results: dict) -> str:
+    """The findings, each with its number from this run's tables (or a note that it was not measured)."""
+    summary = results.get("accuracy_summary")
+    items = []
+    full = accuracy_value(summary, "gvos_scm", "full", "davis2017", "J&F-Mean")
+    copy = accuracy_value(summary, "copy_first_frame", "none", "davis2017", "J&F-Mean")
+    sd = accuracy_spread(summary, "gvos_scm", "full", "davis2017", "J&F-Mean")
+    if not math.isnan(full):
+        items.append(f"gvos_scm full scores {full:.1f} J&F on DAVIS-2017 val (seed standard deviation "
+                     f"{'–' if math.isnan(sd) else f'{sd:.1f}'}), {full - copy:+.1f} points over copying the "
+                     f"first frame ({copy:.1f}).")
+    switch = _claim(results, "full training beats main training only")
+    order = _claim(results, "pretraining only beats main training only")
+    if switch is not None:
+        items.append(
+            f"Static pretraining: full - main_only = {switch['measured']:+.1f} J&F [{switch['ci_low']:.1f}, "
+            f"{switch['ci_high']:.1f}] over {int(switch['n_seeds'])} seeds ({switch['verdict']}); pretrain_only - "
+            f"main_only = {order['measured']:+.1f} [{order['ci_low']:.1f}, {order['ci_high']:.1f}] "
+            f"({order['verdict']}). " + PRETRAINING_FINDING)
+    items.append(SEED_FINDING)
+    return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
+
+
+PRETRAINING_FINDING = (
+    "See the figure below and docs/findings.md for the experiments that separate the candidate causes "
+    "(lr shock at the stage switch, the static clips' distribution, BatchNorm statistics).")
+SEED_FINDING = (
+    "One seed moves a lot: the accuracy of a run depends on its seed by several points (the ± in every "
+    "table), so single-seed differences between variants are not evidence; the claims table uses every seed.")

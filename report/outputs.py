@@ -1,0 +1,26 @@
+"""The files the report writes besides index.html, with their Snakemake report category and caption
+(report/captions/<id>.rst): one list for report.build and the workflow's render_report rule."""
+
+from __future__ import annotations
+
+FIGURES = {
+    # section id: (file in report/build, category in `snakemake --report`)
+    "stage_switch": ("stage_switch.png", "Table 1: training stages"),
+    "attributes": ("attributes.png", "Tables 2 and 4: ablations"),
+    "loss": ("training_loss.png", "Training"),
+    "validation": ("validation.png", "Training"),
+    "fig7": ("fig7_speed_accuracy.png", "Fig. 7 and Table 5: speed versus accuracy"),
+    "memory": ("memory_vs_t.png", "Table 3: memory versus t"),
+    "time": ("time_vs_t.png", "Table 2: speed"),
+    "breakdown": ("time_breakdown.png", "Table 2: speed"),
+}
+TABLES = {
+    # results table: category
+    "claims": "Claims of the paper",
+    "accuracy_summary": "Tables 1, 2, 4, 5, 6: accuracy",
+    "per_attribute": "Tables 2 and 4: ablations",
+    "speed": "Table 2: speed",
+    "memory_vs_t": "Table 3: memory versus t",
+    "train_speed": "Training",
+    "rule_times": "Cost of the run",
+}
