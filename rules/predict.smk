@@ -29,6 +29,7 @@ rule predict:
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
         threads=job_threads("predict"),
         device=job_device("predict"),
+        amp=lambda w: "--amp" if w.stage != BASELINE_STAGE and TRAIN_CONFIG.amp else "",
     log:
         "logs/predict/{variant}/{stage}/seed{seed}/{dataset}.log",
     benchmark:
@@ -38,5 +39,5 @@ rule predict:
         **job_resources("predict"),
     shell:
         "{PY} -m pipelines.predict --config {EFFECTIVE_CONFIG} {params.model_args} --data {params.root}"
-        " --dataset {wildcards.dataset} --split {params.split} --device {params.device}"
+        " --dataset {wildcards.dataset} --split {params.split} --device {params.device} {params.amp}"
         " --threads {params.threads} --out {output} > {log} 2>&1"

@@ -47,9 +47,10 @@ def test_default_dry_run_has_the_paper_matrix(tmp_path):
     run = snakemake(tmp_path)
     assert run.returncode == 0, run.stderr
     counts = job_counts(run.stdout + run.stderr)
-    # 5 learned runs + copy_first_frame, x 3 datasets; pretrain once per variant with a full stage
-    assert counts["predict"] == 18 and counts["evaluate"] == 18
-    assert counts["train"] == 3 + 1 + 3  # pretrain_only x3 (gvos_scm's own + the inits of stm_read, no_scm), main_only, full x3
+    # (5 learned runs x 3 seeds + copy_first_frame) x 3 datasets; pretrain once per variant with a full stage
+    assert counts["predict"] == (5 * 3 + 1) * 3 and counts["evaluate"] == (5 * 3 + 1) * 3
+    # per seed: pretrain_only x3 (gvos_scm's own + the inits of stm_read, no_scm), main_only, full x3
+    assert counts["train"] == (3 + 1 + 3) * 3
     for rule in ("synthetic_data", "benchmark", "collect", "render_report", "all"):
         assert counts[rule] == 1
 
@@ -142,7 +143,7 @@ def test_real_dataset_paths_that_exist_pass(tmp_path, smoke_data):
     run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
     assert run.returncode == 0, run.stderr
     counts = job_counts(run.stdout + run.stderr)
-    assert "synthetic_data" not in counts and counts["predict"] == 18
+    assert "synthetic_data" not in counts and counts["predict"] == (5 * 3 + 1) * 3
     effective = next((tmp_path / "logs" / "config").glob("effective-*.yaml"))
     assert yaml.safe_load(effective.read_text())["data"]["davis"] == str(roots["DAVIS"])
 

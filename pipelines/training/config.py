@@ -9,7 +9,8 @@ job runs (device, threads, DataLoader workers) and the seed are not recipe: they
 workflow's ``resources:`` section and ``experiments.seeds`` as command-line flags of pipelines.train::
 
     train:
-      amp: false            # mixed precision: float16 on CUDA, bfloat16 on the CPU
+      amp: false            # mixed precision (float16 on CUDA, bfloat16 on the CPU), for training and the
+                            # workflow's prediction of the run
       checkpoint_every: 50  # iterations between resumable state files
       log_every: 10         # iterations between loss.csv rows (averaged over the window)
       allow_untrained_backbone: false   # see below
