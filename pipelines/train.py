@@ -29,7 +29,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from methods.checkpoint import CheckpointError, read_checkpoint, read_file
+from methods.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, read_file
 from pipelines.checkpoint import capture_rng, restore_rng, save_atomic
 from pipelines.cli import run_cli
 from pipelines.config_file import load_config
@@ -123,6 +123,11 @@ def setup(args: argparse.Namespace) -> Run:
     if args.stage != "full" and args.init is not None:
         raise ValueError(f"--init is only used with --stage full (got --stage {args.stage})")
     init_ckpt = read_checkpoint(args.init, variant=args.variant, stage="pretrain") if args.init else None
+    if init_ckpt is not None:
+        theirs = {k: v for k, v in init_ckpt["model_config"].items() if k != "weights"}
+        if theirs != {k: v for k, v in model.to_dict().items() if k != "weights"}:
+            raise CheckpointError(args.init, f"--init was trained with another model config than this run's "
+                                             f"({theirs} vs {model.to_dict()})")
     run_info = {"variant": args.variant, "stage": args.stage, "seed": args.seed,
                 "init": str(args.init) if args.init else None,
                 "init_config_hash": init_ckpt["config_hash"] if init_ckpt else None}
@@ -281,9 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     from methods import variants
 
     seed_everything(args.seed)
-    model = variants.build_model(args.variant, run.config.get("model"), variants.variant_defs(run.config))
-    if run.init_ckpt is not None:
-        model.load_state_dict(run.init_ckpt["state_dict"])
+    if run.init_ckpt is None:
+        model = variants.build_model(args.variant, run.config.get("model"), variants.variant_defs(run.config))
+    else:  # the one loader (methods.checkpoint): the pretraining's own model (its config checked in setup)
+        model = model_from_checkpoint(run.init_ckpt, args.init)
     trainer = Trainer(model, run.stage_cfg, device, run.train_cfg.amp, args.seed, rank, world)
     run.effective["run"]["device"] = device_name(device)
     if rank == 0:

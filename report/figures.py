@@ -166,27 +166,35 @@ def time_breakdown(results: dict, out: Path, measured_label: str) -> Path | None
     return _save(fig, out / "time_breakdown.png")
 
 
+def _seed_band_panels(table: pd.DataFrame, value: str, xlabel: str, ylabel: str, path: Path,
+                      marker: str | None = None) -> Path:
+    """One panel per stage, one curve per variant: mean of ``value`` over seeds per iteration, with the
+    min-max band over seeds."""
+    stages = [s for s in STAGE_ORDER if s in set(table["stage"])]
+    stages += sorted(set(table["stage"]) - set(stages))
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.3 * len(stages), 3.6), squeeze=False, sharey=True)
+    for ax, stage in zip(axes[0], stages, strict=True):
+        sel = table[table["stage"] == stage]
+        for variant in variant_order(sel["variant"]):
+            curves = sel[sel["variant"] == variant].groupby("iteration")[value]
+            mean = curves.mean()
+            ax.plot(mean.index, mean.values, marker=marker, color=variant_colour(variant), label=f"measured: {variant}")
+            ax.fill_between(mean.index, curves.min().values, curves.max().values, color=variant_colour(variant),
+                            alpha=0.15, linewidth=0)
+        ax.set_title(f"stage: {stage}", fontsize=10)
+        ax.set_xlabel(xlabel)
+    axes[0][0].set_ylabel(ylabel)
+    _legend_outside(axes[0][-1])
+    return _save(fig, path)
+
+
 def training_loss(results: dict, out: Path) -> Path | None:
     """Loss curves per variant (colour), one panel per stage: mean over seeds, band min-max over seeds."""
     losses = results.get("training_loss")
     if losses is None or not {"iteration", "loss", "variant", "stage"} <= set(losses.columns):
         return None
-    stages = [s for s in STAGE_ORDER if s in set(losses["stage"])]
-    stages += sorted(set(losses["stage"]) - set(stages))
-    fig, axes = plt.subplots(1, len(stages), figsize=(4.2 * len(stages), 3.6), squeeze=False, sharey=True)
-    for ax, stage in zip(axes[0], stages, strict=True):
-        sel = losses[losses["stage"] == stage]
-        for variant in variant_order(sel["variant"]):
-            curves = sel[sel["variant"] == variant].groupby("iteration")["loss"]
-            mean = curves.mean()
-            ax.plot(mean.index, mean.values, color=variant_colour(variant), label=f"measured: {variant}")
-            ax.fill_between(mean.index, curves.min().values, curves.max().values, color=variant_colour(variant),
-                            alpha=0.15, linewidth=0)
-        ax.set_title(f"stage: {stage}", fontsize=10)
-        ax.set_xlabel("iteration")
-    axes[0][0].set_ylabel("training loss (mean over seeds; band: min-max)")
-    _legend_outside(axes[0][-1])
-    return _save(fig, out / "training_loss.png")
+    return _seed_band_panels(losses, "loss", "iteration", "training loss (mean over seeds; band: min-max)",
+                             out / "training_loss.png")
 
 
 def validation_curve(results: dict, out: Path) -> Path | None:
@@ -194,21 +202,8 @@ def validation_curve(results: dict, out: Path) -> Path | None:
     checks = results.get("validation")
     if checks is None or not {"iteration", "J&F", "variant", "stage"} <= set(checks.columns):
         return None
-    stages = [s for s in STAGE_ORDER if s in set(checks["stage"])]
-    fig, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.6), squeeze=False, sharey=True)
-    for ax, stage in zip(axes[0], stages, strict=True):
-        sel = checks[checks["stage"] == stage]
-        for variant in variant_order(sel["variant"]):
-            curves = sel[sel["variant"] == variant].groupby("iteration")["J&F"]
-            mean = curves.mean()
-            ax.plot(mean.index, mean.values, marker="o", color=variant_colour(variant), label=f"measured: {variant}")
-            ax.fill_between(mean.index, curves.min().values, curves.max().values, color=variant_colour(variant),
-                            alpha=0.15, linewidth=0)
-        ax.set_title(f"stage: {stage}", fontsize=10)
-        ax.set_xlabel("main-stage iteration")
-    axes[0][0].set_ylabel("held-out J&F (%)")
-    _legend_outside(axes[0][-1])
-    return _save(fig, out / "validation.png")
+    return _seed_band_panels(checks, "J&F", "main-stage iteration", "held-out J&F (%)", out / "validation.png",
+                             marker="o")
 
 
 def stage_switch(results: dict, out: Path) -> Path | None:
