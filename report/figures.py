@@ -64,8 +64,8 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
                 name = row["method"] + (" (<)" if row.get("fps_derived_qualifier") == "<" else "")
                 ax.annotate(name, (row["fps_derived"], row["JF_mean_davis16"]), fontsize=7, color=colour,
                             xytext=(3, 3), textcoords="offset points")
-    for variant, fps, jf in ours:
-        ax.scatter([fps], [jf], marker="*", s=220, color=variant_colour(variant), edgecolors="black",
+    for k, (variant, fps, jf) in enumerate(ours):
+        ax.scatter([fps], [jf], marker="*", s=220 * max(0.4, 1 - 0.3 * k), color=variant_colour(variant), edgecolors="black",
                    linewidths=0.6, label=f"measured: {variant} ({measured_label})", zorder=5)
     ax.set_xscale("log")
     ax.set_xlabel("frames per second (log)")
@@ -77,6 +77,12 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
     return _save(fig, out / "fig7_speed_accuracy.png")
 
 
+def _nested(k: int) -> dict:
+    """Line and marker sizes that shrink with the series' index, so a series drawn exactly on top of an
+    earlier one (gvos_scm and no_scm share the GCM state) leaves the earlier one visible around it."""
+    return {"markersize": max(3.0, 9.0 - 2.5 * k), "linewidth": max(1.0, 3.5 - 1.0 * k)}
+
+
 def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
     """Memory-state size versus t (log-log) beside the paper's Table 3 points."""
     memory, source = results.get("memory_vs_t"), paper.get("table3")
@@ -84,9 +90,9 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
         return None
     fig, ax = plt.subplots(figsize=(7, 5))
     if memory is not None and "memory_bytes" in memory.columns:
-        for variant in variant_order(memory["variant"]):
+        for k, variant in enumerate(variant_order(memory["variant"])):
             sel = memory[memory["variant"] == variant].groupby("t")["memory_bytes"].median() / MIB
-            ax.plot(sel.index, sel.values, marker="o", color=variant_colour(variant),
+            ax.plot(sel.index, sel.values, marker="o", color=variant_colour(variant), **_nested(k),
                     label=f"measured: {variant} ({measured_label})")
     if source is not None:
         stm = source[(source["method"] == "STM") & (source["applies_to_any_t"] != 1)]
@@ -113,11 +119,11 @@ def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Pat
     if speed is None:
         return None
     fig, ax = plt.subplots(figsize=(7, 5))
-    for variant in variant_order(speed["variant"]):
+    for k, variant in enumerate(variant_order(speed["variant"])):
         sel = speed[speed["variant"] == variant].groupby("t").median(numeric_only=True).sort_index()
         low = sel["seconds_per_frame"] - sel.get("seconds_per_frame_min", sel["seconds_per_frame"])
         high = sel.get("seconds_per_frame_max", sel["seconds_per_frame"]) - sel["seconds_per_frame"]
-        ax.errorbar(sel.index, sel["seconds_per_frame"], yerr=[low, high], marker="o", capsize=3,
+        ax.errorbar(sel.index, sel["seconds_per_frame"], yerr=[low, high], marker="o", capsize=3, **_nested(k),
                     color=variant_colour(variant), label=f"measured: {variant} ({measured_label})")
     if source is not None:
         for label, variant in (("Memory Read", "stm_read"), ("GCM", "gvos_scm")):

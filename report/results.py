@@ -66,9 +66,10 @@ def seconds_per_frame(speed: pd.DataFrame | None, variant: str, t: int | None = 
 
 
 def distinct(tables: dict, column: str) -> list[str]:
-    """Sorted distinct values of ``column`` over every loaded results table."""
+    """Sorted distinct values of ``column`` over every loaded results table; "none" (not applicable, as
+    the device or training data of the copy-first-frame baseline) is left out."""
     values = set()
     for frame in tables.values():
         if frame is not None and column in frame.columns:
-            values.update(str(v) for v in frame[column].dropna().unique() if str(v))
+            values.update(str(v) for v in frame[column].dropna().unique() if str(v) and str(v) != "none")
     return sorted(values)

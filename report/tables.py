@@ -57,20 +57,21 @@ def _run_label(variant: str, stage: str) -> str:
 
 
 def claims(results: dict) -> pd.DataFrame | None:
-    """results/claims.csv as read on the page: the paper's difference beside ours and its interval."""
+    """results/claims.csv as read on the page: the verdict next to the claim (it must not scroll out of
+    sight), then the paper's difference beside ours and its interval."""
     table = results.get("claims")
     if table is None:
         return None
     rows = []
     for _, row in table.iterrows():
         digits = 2 if row["kind"] == "ratio" else 1
-        rows.append({"claim": row["claim"], "paper": row["paper_table"], "metric": row["metric"],
+        rows.append({"claim": row["claim"], "verdict": row["verdict"], "paper": row["paper_table"],
+                     "metric": row["metric"],
                      "reported (paper)": row["reported"],
                      "measured [95% interval]": interval_cell(row["measured"], row["ci_low"], row["ci_high"], digits),
                      "detectable (±)": row["detectable"],
                      "seeds": "–" if pd.isna(row["n_seeds"]) else int(row["n_seeds"]),
-                     "objects": "–" if pd.isna(row["n_objects"]) else int(row["n_objects"]),
-                     "verdict": row["verdict"]})
+                     "objects": "–" if pd.isna(row["n_objects"]) else int(row["n_objects"])})
     return pd.DataFrame(rows)
 
 

@@ -148,3 +148,14 @@ def test_numbers_keep_the_precision_that_carries_information(value, column, show
     from report.build import format_value
 
     assert format_value(value, column) == shown
+
+
+def test_head_start_finding_states_seed_mean_losses():
+    from report.notes import _head_start
+    rows = [{"variant": "gvos_scm", "stage": stage, "seed": seed, "iteration": it,
+             "loss": (5.0 if stage == "main_only" else 3.0) + seed if it == 10 else 2.0 + seed}
+            for stage in ("main_only", "full") for seed in (0, 1) for it in (10, 50, 100)]
+    text = _head_start(pd.DataFrame(rows))
+    assert "iteration 10 is 3.50 from pretraining against 5.50 from scratch" in text
+    assert "at iteration 100 2.50 against 2.50" in text
+    assert _head_start(pd.DataFrame(rows[:3])) is None  # main_only only: nothing to compare
