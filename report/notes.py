@@ -104,8 +104,10 @@ def _head_start(losses, early: int = 10, later: int = 100) -> str | None:
 
 
 PRETRAINING_FINDING = (
-    "See the figure below and docs/findings.md for the experiments that separate the candidate causes "
-    "(lr shock at the stage switch, the static clips' distribution, BatchNorm statistics).")
+    "docs/findings.md (section 3) separates this from chance with extra runs: a second thread, one Adam step "
+    "of pretraining instead of a hundred, or no learning-rate warm-up at the stage switch each move a single "
+    "run by several to twenty points, so three seeds do not decide what static pretraining does to the final "
+    "accuracy here; the lr shock at the stage switch is not the cause.")
 SEED_FINDING = (
     "One seed moves a lot: the accuracy of a run depends on its seed by several points (the ± in every "
     "table), so single-seed differences between variants are not evidence; the claims table uses every seed.")

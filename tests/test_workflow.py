@@ -95,7 +95,8 @@ def load_merged(*names: str) -> dict:
     return config
 
 
-@pytest.mark.parametrize("extra", [[], ["smoke.yaml"], ["extended.yaml"], ["paper.yaml"]])
+@pytest.mark.parametrize("extra", [[], ["smoke.yaml"], ["extended.yaml"], ["paper.yaml"],
+                                   ["first_round_length.yaml"]])
 def test_shipped_configs_pass_the_schema(extra):
     from snakemake.utils import validate
 

@@ -1,0 +1,99 @@
+"""Training speed of two checkouts side by side: the same stage, config and data, runs alternating
+old / new so that machine load hits both alike; prints seconds per iteration of each run and the
+ratio of the medians.
+
+    python -m pipelines.benchmarking.compare_checkouts --old ../old-checkout --new . \\
+        --data data/synthetic --iterations 40 --rounds 4
+
+The old checkout is any commit of this project (``git worktree add ../old-checkout <commit>``) with
+its own ``config/config.yaml``; both train with one thread on the CPU. Timing comes from each run's
+``loss.csv`` (``elapsed_s`` between iteration 10 and the last), so start-up and the first, slower
+iterations are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+FIRST_TIMED_ITERATION = 10
+
+
+def write_config(repo: Path, data: Path, iterations: int, path: Path, amp: bool = False) -> Path:
+    """The checkout's own default config, pointed at ``data`` and cut to ``iterations`` per stage; float32
+    unless ``amp`` (checkouts before ``train.amp`` existed train in float32 anyway)."""
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    config["data"].update(synthetic=None, davis=str(data / "DAVIS"), youtubevos=str(data / "YouTubeVOS"),
+                          coco=str(data / "COCO"))
+    config["train"].update(log_every=FIRST_TIMED_ITERATION, checkpoint_every=10 * iterations)
+    if "amp" in config["train"] or amp:
+        config["train"]["amp"] = amp
+    if "threads" in config["train"]:  # older checkouts: threads and device lived in the train section
+        config["train"].update(threads=1, device="cpu")
+    for stage in ("pretrain", "main"):
+        config["train"][stage]["iterations"] = iterations
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def seconds_per_iteration(repo: Path, config: Path, variant: str, stage: str, out: Path) -> float:
+    command = [sys.executable, "-m", "pipelines.train", "--config", str(config), "--variant", variant,
+               "--stage", stage, "--out", str(out)]
+    help_text = subprocess.run(command[:3] + ["--help"], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+                               capture_output=True, text=True).stdout
+    if "--threads" in help_text:  # older checkouts take threads and device from the config only
+        command += ["--threads", "1", "--device", "cpu"]
+    subprocess.run(command, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, check=True,
+                   capture_output=True)
+    loss = pd.read_csv(out / "loss.csv").set_index("iteration")
+    last = int(loss.index.max())
+    return float(loss.loc[last, "elapsed_s"] - loss.loc[FIRST_TIMED_ITERATION, "elapsed_s"]) / (
+        last - FIRST_TIMED_ITERATION)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", type=Path, required=True, help="the old checkout (a git worktree)")
+    parser.add_argument("--new", type=Path, default=Path("."), help="the new checkout (default: this one)")
+    parser.add_argument("--data", type=Path, default=Path("data/synthetic"), help="synthetic data root")
+    parser.add_argument("--variant", default="gvos_scm")
+    parser.add_argument("--stage", default="main", choices=["pretrain", "main"])
+    parser.add_argument("--iterations", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--amp", action="store_true", help="bfloat16 autocast in both (default: float32)")
+    args = parser.parse_args(argv)
+    if args.iterations <= FIRST_TIMED_ITERATION:
+        parser.error(f"--iterations must exceed {FIRST_TIMED_ITERATION} (the untimed start)")
+    data = args.data.resolve()
+    if not (data / "DAVIS").is_dir():
+        parser.error(f"{data}: no DAVIS folder (generate the synthetic data first)")
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory(prefix="gvos-compare-") as tmp:
+        work = Path(tmp)
+        checkouts = {name: (repo.resolve(), write_config(repo.resolve(), data, args.iterations, work / f"{name}.yaml",
+                                                          args.amp))
+                     for name, repo in (("old", args.old), ("new", args.new))}
+        for round_index in range(args.rounds):
+            order = ("old", "new") if round_index % 2 == 0 else ("new", "old")
+            for name in order:
+                repo, config = checkouts[name]
+                value = seconds_per_iteration(repo, config, args.variant, args.stage,
+                                              work / f"{name}{round_index}")
+                times[name].append(value)
+                print(f"round {round_index} {name}: {value:.3f} s/iteration", flush=True)
+    old, new = statistics.median(times["old"]), statistics.median(times["new"])
+    print(f"{args.variant}/{args.stage}: old {old:.3f} s/iteration, new {new:.3f} (medians of {args.rounds}); "
+          f"iterations per second new / old = {old / new:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
