@@ -123,15 +123,15 @@ def setup(args: argparse.Namespace) -> Run:
     if args.stage != "full" and args.init is not None:
         raise ValueError(f"--init is only used with --stage full (got --stage {args.stage})")
     init_ckpt = read_checkpoint(args.init, variant=args.variant, stage="pretrain") if args.init else None
+    model_cfg = model.to_dict()
     if init_ckpt is not None:
-        theirs = {k: v for k, v in init_ckpt["model_config"].items() if k != "weights"}
-        if theirs != {k: v for k, v in model.to_dict().items() if k != "weights"}:
+        theirs, ours = ({k: v for k, v in cfg.items() if k != "weights"} for cfg in (init_ckpt["model_config"], model_cfg))
+        if theirs != ours:
             raise CheckpointError(args.init, f"--init was trained with another model config than this run's "
-                                             f"({theirs} vs {model.to_dict()})")
+                                             f"({theirs} vs {ours})")
     run_info = {"variant": args.variant, "stage": args.stage, "seed": args.seed,
                 "init": str(args.init) if args.init else None,
                 "init_config_hash": init_ckpt["config_hash"] if init_ckpt else None}
-    model_cfg = model.to_dict()
     effective = effective_config(config, train_cfg, model_cfg, run_info)
     chash = run_hash(config, args.variant, EXPERIMENT_STAGE[args.stage], args.seed)
     inputs = [args.config, args.init, *[root for root in _data_roots(config, args.stage)]]

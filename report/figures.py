@@ -14,7 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from report.results import MIB, accuracy_value, reference_t, seconds_per_frame  # noqa: E402
+from report.results import (  # noqa: E402
+    MIB,
+    accuracy_value,
+    reference_t,
+    seconds_per_frame,
+    stage_switch_losses,
+)
 from report.style import (  # noqa: E402
     ONLINE_COLOUR,
     REPORTED_COLOUR,
@@ -215,11 +221,8 @@ def validation_curve(results: dict, out: Path) -> Path | None:
 def stage_switch(results: dict, out: Path) -> Path | None:
     """The first logged iterations of the main stage: from scratch (main_only) against initialised from
     pretraining (full), gvos_scm, every seed: what the pretrained start does to the loss."""
-    losses = results.get("training_loss")
-    if losses is None:
-        return None
-    sel = losses[(losses["variant"] == "gvos_scm") & losses["stage"].isin(["main_only", "full"])]
-    if set(sel["stage"]) != {"main_only", "full"}:
+    sel = stage_switch_losses(results.get("training_loss"))
+    if sel is None:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for stage, colour in (("main_only", "0.35"), ("full", variant_colour("gvos_scm"))):

@@ -7,7 +7,7 @@ import html
 import math
 
 from pipelines.claims import VERDICT_RULE
-from report.results import accuracy_spread, accuracy_value
+from report.results import accuracy_spread, accuracy_value, stage_switch_losses
 
 __all__ = ["DIFFERENCES_HTML", "VERDICT_RULE", "findings_html"]
 
@@ -83,10 +83,8 @@ def findings_html(results: dict) -> str:
 def _head_start(losses, early: int = 10, later: int = 100) -> str | None:
     """What pretraining gives the main stage: gvos_scm's seed-mean training loss at its first logged
     iteration and at ``later`` iterations, full (from pretraining) against main_only (from scratch)."""
-    if losses is None:
-        return None
-    sel = losses[(losses["variant"] == "gvos_scm") & losses["stage"].isin(["main_only", "full"])]
-    if set(sel["stage"]) != {"main_only", "full"}:
+    sel = stage_switch_losses(losses)
+    if sel is None:
         return None
     first = max(early, int(sel["iteration"].min()))
 

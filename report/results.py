@@ -73,3 +73,12 @@ def distinct(tables: dict, column: str) -> list[str]:
         if frame is not None and column in frame.columns:
             values.update(str(v) for v in frame[column].dropna().unique() if str(v) and str(v) != "none")
     return sorted(values)
+
+
+def stage_switch_losses(losses: pd.DataFrame | None) -> pd.DataFrame | None:
+    """gvos_scm's training-loss rows of the main stage from scratch (main_only) and from pretraining
+    (full); None unless both are there."""
+    if losses is None:
+        return None
+    sel = losses[(losses["variant"] == "gvos_scm") & losses["stage"].isin(["main_only", "full"])]
+    return sel if set(sel["stage"]) == {"main_only", "full"} else None

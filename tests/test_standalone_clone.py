@@ -49,4 +49,4 @@ def test_report_in_a_lone_clone_shows_reported_values(clone):
     page = (clone / "build" / "index.html").read_text()
     assert "88.7" in page  # OURS, DAVIS-2016 J&F, Table 5 (reported)
     assert "80.1" in page  # GVOS-SCM, YouTube-VOS overall, Table 6 (reported)
-    assert "../shared" not in page
+    assert "../" not in page and str(clone.parent) not in page  # nothing read from beside the clone

@@ -197,6 +197,20 @@ def test_init_from_another_variant_is_refused(tmp_path, smoke_data):
         run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "full", "--out", str(out)])
 
 
+def test_init_with_another_model_config_is_refused(tmp_path, smoke_data):
+    config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
+    pre = tmp_path / "pre"
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain", "--out", str(pre)])
+    wider = yaml.safe_load(config.read_text())
+    wider["model"]["key_dim"] = 16
+    (tmp_path / "wider.yaml").write_text(yaml.safe_dump(wider))
+    out = tmp_path / "full"
+    with pytest.raises(CheckpointError, match="another model config"):
+        run_in_process(["--config", str(tmp_path / "wider.yaml"), "--variant", "gvos_scm", "--stage", "full",
+                        "--init", str(pre / "checkpoint.pt"), "--out", str(out)])
+    assert not out.exists()
+
+
 def test_changed_config_does_not_resume_or_overwrite(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
     out = tmp_path / "run"

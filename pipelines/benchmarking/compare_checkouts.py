@@ -44,15 +44,23 @@ def write_config(repo: Path, data: Path, iterations: int, path: Path, amp: bool 
     return path
 
 
-def seconds_per_iteration(repo: Path, config: Path, variant: str, stage: str, out: Path) -> float:
-    command = [sys.executable, "-m", "pipelines.train", "--config", str(config), "--variant", variant,
-               "--stage", stage, "--out", str(out)]
-    help_text = subprocess.run(command[:3] + ["--help"], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+def checkout_env(repo: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(repo)}
+
+
+def one_cpu_thread_flags(repo: Path) -> list[str]:
+    """The flags that pin a checkout's training to one CPU thread; older checkouts have no such flags
+    and take threads and device from the config (see write_config)."""
+    help_text = subprocess.run([sys.executable, "-m", "pipelines.train", "--help"], cwd=repo, env=checkout_env(repo),
                                capture_output=True, text=True).stdout
-    if "--threads" in help_text:  # older checkouts take threads and device from the config only
-        command += ["--threads", "1", "--device", "cpu"]
-    subprocess.run(command, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, check=True,
-                   capture_output=True)
+    return ["--threads", "1", "--device", "cpu"] if "--threads" in help_text else []
+
+
+def seconds_per_iteration(repo: Path, config: Path, flags: list[str], variant: str, stage: str,
+                          out: Path) -> float:
+    command = [sys.executable, "-m", "pipelines.train", "--config", str(config), "--variant", variant,
+               "--stage", stage, "--out", str(out), *flags]
+    subprocess.run(command, cwd=repo, env=checkout_env(repo), check=True, capture_output=True)
     loss = pd.read_csv(out / "loss.csv").set_index("iteration")
     last = int(loss.index.max())
     return float(loss.loc[last, "elapsed_s"] - loss.loc[FIRST_TIMED_ITERATION, "elapsed_s"]) / (
@@ -78,14 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory(prefix="gvos-compare-") as tmp:
         work = Path(tmp)
-        checkouts = {name: (repo.resolve(), write_config(repo.resolve(), data, args.iterations, work / f"{name}.yaml",
-                                                          args.amp))
-                     for name, repo in (("old", args.old), ("new", args.new))}
+        checkouts = {}
+        for name, repo in (("old", args.old.resolve()), ("new", args.new.resolve())):
+            config = write_config(repo, data, args.iterations, work / f"{name}.yaml", args.amp)
+            checkouts[name] = (repo, config, one_cpu_thread_flags(repo))
         for round_index in range(args.rounds):
             order = ("old", "new") if round_index % 2 == 0 else ("new", "old")
             for name in order:
-                repo, config = checkouts[name]
-                value = seconds_per_iteration(repo, config, args.variant, args.stage,
+                repo, config, flags = checkouts[name]
+                value = seconds_per_iteration(repo, config, flags, args.variant, args.stage,
                                               work / f"{name}{round_index}")
                 times[name].append(value)
                 print(f"round {round_index} {name}: {value:.3f} s/iteration", flush=True)
