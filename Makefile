@@ -24,10 +24,10 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 report: $(STAMP)
-	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores $(CORES) report
+	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report
 
 smoke: $(STAMP)
-	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores $(CORES) report --configfile config/smoke.yaml
+	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report --configfile config/smoke.yaml
 
 clean:
 	rm -rf data runs predictions evaluations results/*.csv report/build logs benchmarks

@@ -32,7 +32,7 @@ include: "rules/benchmark.smk"
 include: "rules/report.smk"
 
 
-localrules: all, collect, claims, rule_times, report, render_report
+localrules: all, collect, claims, rule_times, report, render_report, config_stamp
 
 
 rule all:

@@ -28,7 +28,11 @@ def load_resnet(name: str, weights: str | None) -> torchvision.models.ResNet:
         return resnet
     if not os.path.isfile(weights):
         raise ValueError(f"{weights}: backbone weights file not found")
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as err:  # a pickle of something else, a text file, a truncated download
+        raise ValueError(f"{weights}: cannot read as a torch state dict ({err.__class__.__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

@@ -76,8 +76,14 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path | None = None):
         raise CheckpointError(path, f"bad model config in checkpoint: {err}") from None
     cfg.weights = None  # the weights come from the checkpoint, not from the backbone file it started from
     model = GVOSNet(cfg)
+    state = ckpt["state_dict"]
+    bad = sum(int((~torch.isfinite(v)).sum()) for v in state.values()
+              if isinstance(v, torch.Tensor) and v.is_floating_point())
+    if bad:
+        raise CheckpointError(path, f"{bad} non-finite weights (NaN or inf): the training diverged; retrain it "
+                                    "with a lower learning rate rather than scoring it")
     try:
-        model.load_state_dict(ckpt["state_dict"])
+        model.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(path, f"weights do not fit the checkpoint's model config: {err}") from None
     return model.eval()

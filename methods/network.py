@@ -167,7 +167,9 @@ class GVOSNet(nn.Module):
             embedding = self.readout(memory, q_key, q_value)
             coarse, refined = (self._all_slots(x, rows, b * o).reshape(b, o, *size)
                                for x in self.decode(embedding, skips, prev, size, image_of_row))
-            logits = soft_aggregate(torch.sigmoid(refined), valid)
+            # float32: a bfloat16 sigmoid is 1.0 for logits >= 6.3, so a confidently wrong object would
+            # get no gradient through the aggregation (inference aggregates in float32 too)
+            logits = soft_aggregate(torch.sigmoid(refined.float()), valid)
             outputs["logits"].append(logits)
             outputs["coarse_logits"].append(coarse)
             outputs["refined_logits"].append(refined)
@@ -176,10 +178,10 @@ class GVOSNet(nn.Module):
                 prev = probs.reshape(b * o, 1, *size)[rows]
                 memory.update(*self.memorize(frames[:, i], probs, rows))
         result = {k: torch.stack(v, dim=1)[..., :h, :w] for k, v in outputs.items()}
-        result["coarse"] = torch.sigmoid(result["coarse_logits"])
+        result["coarse"] = torch.sigmoid(result["coarse_logits"].float())
         if self.refiner is None:  # one map: the loss then counts it once
             result["refined_logits"] = result["coarse_logits"]
-        result["refined"] = torch.sigmoid(result["refined_logits"]) if self.refiner is not None else result["coarse"]
+        result["refined"] = torch.sigmoid(result["refined_logits"].float()) if self.refiner is not None else result["coarse"]
         return result
 
     @staticmethod

@@ -51,7 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="timed steps per variant and t (median reported)")
     parser.add_argument("--warmup", type=int, help="untimed steps before the timed ones")
     parser.add_argument("--objects", type=int, help="objects in the synthetic mask (default 1)")
-    parser.add_argument("--amp", action="store_true", default=None, help="float16 autocast (CUDA only)")
+    parser.add_argument("--amp", nargs="?", const="on", choices=["auto", "on", "off"], default=None,
+                        help="autocast: float16 on CUDA, bfloat16 on the CPU; auto: where the hardware runs it "
+                             "natively (bare --amp: on; default: the config's benchmark.amp, else off)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--breakdown", action=argparse.BooleanOptionalAction, default=None,
                         help="also time each section of the step (query encoder, readout, decoder, memorize) "

@@ -11,6 +11,7 @@ Two kinds of file live in a run folder (``pipelines.train``):
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ import numpy as np
 import torch
 
 from pipelines.files import atomic_save
+
+log = logging.getLogger("gvos.train")
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
@@ -43,4 +46,10 @@ def restore_rng(state: dict) -> None:
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # a run resumed with fewer (or more) visible GPUs than it was saved with: the devices both have
+        saved = list(state["cuda"])
+        for index in range(min(len(saved), torch.cuda.device_count())):
+            torch.cuda.set_rng_state(saved[index], index)
+        if len(saved) != torch.cuda.device_count():
+            log.warning("resumed with %d visible GPUs, saved with %d: CUDA RNG restored for the first %d only",
+                        torch.cuda.device_count(), len(saved), min(len(saved), torch.cuda.device_count()))

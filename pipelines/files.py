@@ -7,14 +7,17 @@ written so that nothing is ever half-written, silently replaced or left unreadab
   with the permissions the user's umask gives any new file.
 - ``OutputFolder``: a folder written beside its target and renamed into place when complete. It never
   replaces a non-empty folder the suite did not write (``MARKER`` inside) unless ``overwrite`` is asked
-  for, and never a folder that is, or contains, one of the inputs.
+  for, and never a folder that is, contains or lies inside one of the inputs.
 - ``check_output_folder`` / ``check_output_file``: the checks of an output path, made before any work.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -48,16 +51,71 @@ def new_folder_mode() -> int:
     return 0o777 & ~_umask()
 
 
+_HOST = socket.gethostname().replace(".", "_")
+
+
+def _temp_prefix(path: Path) -> str:
+    """``.<name>.<host>-<pid>.``: whose temporary this is, so a later run can tell a dead writer's."""
+    return f".{path.name}.{_HOST}-{os.getpid()}."
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove the temporaries of ``path`` (files or folders beside it) left by a writer of this host that
+    no longer runs (a kill -9); returns what was removed. Live writers' and other hosts' are kept."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.{re.escape(_HOST)}-(\d+)\..*\.(tmp|old)")
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for entry in path.parent.iterdir():
+        match = pattern.fullmatch(entry.name)
+        if not match or _process_alive(int(match.group(1))):
+            continue
+        shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() and not entry.is_symlink() else entry.unlink(
+            missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _full_disk(err: OSError, path: Path) -> OSError:
+    """A disk-full or file-size error that names the file being written (torch.save and pandas do not)."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) and not err.filename:
+        return OSError(err.errno, os.strerror(err.errno), str(path))
+    return err
+
+
 def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
-    """Call ``save(tmp_path)`` then rename over ``path``, so readers never see half a file."""
+    """Call ``save(tmp_path)`` then rename over ``path``, so readers never see half a file. A full disk
+    is an OSError naming ``path``; the earlier file stays as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         save(tmp)
         os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _full_disk(err, path) from err
+    except RuntimeError as err:  # torch.save reports a full disk as "unexpected pos ..." from its zip writer
+        Path(tmp).unlink(missing_ok=True)
+        if "unexpected pos" in str(err) or "file write failed" in str(err):
+            raise OSError(errno.ENOSPC, "could not write the whole file (disk full or file too large?)",
+                          str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -101,20 +159,23 @@ def check_output_folder(path: str | Path, inputs: Iterable[str | Path | None] = 
                         flag: str = "--out", replace: bool = True) -> Path:
     """Check, before any work, that ``path`` may receive the output folder; returns the resolved path.
 
-    Refused: an existing file; a folder that is or contains one of ``inputs``; an unwritable place; and,
+    Refused: an existing file; a folder that is, contains or lies inside one of ``inputs`` (after resolving
+    symlinks and ``..`` on both sides); an unwritable place; and,
     when ``replace`` (the folder is replaced as a whole), a non-empty folder without the suite's marker
     unless ``overwrite``. With ``replace=False`` the caller only adds its own named files to the folder.
     """
-    path = Path(path).expanduser().absolute()
+    path = Path(os.path.abspath(Path(path).expanduser()))
     if path.exists() and not path.is_dir():
         raise DataError(path, f"{flag}: exists and is not a folder")
+    real = path.resolve()  # symlinks and '..' resolved on both sides: a link to a dataset is the dataset
     for item in inputs:
         if item is None:
             continue
-        source = Path(item).expanduser().absolute()
-        if _is_within(source, path):
-            what = "is" if source == path else "contains"
-            raise DataError(path, f"{flag}: {what} the input {source}; choose another output folder")
+        source = Path(item).expanduser().resolve()
+        if _is_within(source, real) or _is_within(real, source):
+            what = "is" if source == real else "contains" if _is_within(source, real) else "is inside"
+            raise DataError(path, f"{flag}: {what} the input {source}; choose another output folder "
+                                  "(--overwrite never allows this)")
     if path.is_dir():
         if not os.access(path, os.W_OK | os.X_OK):
             raise DataError(path, f"{flag}: the folder is not writable")
@@ -143,7 +204,8 @@ class OutputFolder:
 
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent))
+        remove_stale_temps(self.target)
+        self.path = Path(tempfile.mkdtemp(prefix=_temp_prefix(self.target), suffix=".tmp", dir=self.target.parent))
         os.chmod(self.path, new_folder_mode())
         (self.path / MARKER).write_text("written by the GVOS-SCM suite; may be replaced by it\n")
         os.chmod(self.path / MARKER, new_file_mode())
@@ -153,9 +215,12 @@ class OutputFolder:
         assert self.path is not None
         if exc_type is not None:
             shutil.rmtree(self.path, ignore_errors=True)
+            named = _full_disk(exc, self.target) if isinstance(exc, OSError) else exc
+            if named is not exc:
+                raise named from exc
             return
         if self.target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".old", dir=self.target.parent))
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(self.target), suffix=".old", dir=self.target.parent))
             os.rename(self.target, old / "replaced")
             os.rename(self.path, self.target)
             shutil.rmtree(old)

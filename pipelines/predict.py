@@ -64,7 +64,9 @@ def build_engine(args: argparse.Namespace, config: dict, device: torch.device):
         return inference.build_engine(args.variant)
     model, ckpt = load_model(args.checkpoint, device, variant=args.variant, stage=args.stage, seed=args.seed,
                              config_hash=args.config_hash)
-    return inference.InferenceEngine(model, device=device, amp=args.amp)
+    amp = inference.resolve_amp(args.amp, device)
+    log.info("%s: predicting in %s", args.checkpoint, inference.precision_name(amp, device))
+    return inference.InferenceEngine(model, device=device, amp=amp)
 
 
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
@@ -123,9 +125,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, type=Path, help="prediction folder (replaced when complete)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if this suite did not write it")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--amp", action="store_true",
-                        help="mixed precision: float16 autocast on CUDA, bfloat16 on the CPU (the workflow sets it "
-                             "when train.amp is true)")
+    parser.add_argument("--amp", nargs="?", const="on", default="off", choices=("auto", "on", "off"),
+                        help="mixed precision: float16 autocast on CUDA, bfloat16 on the CPU; auto: where the "
+                             "hardware runs it natively (the workflow passes train.amp; bare --amp: on)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (0 = torch's default); match the job's cores to avoid oversubscription")
     args = parser.parse_args(argv)

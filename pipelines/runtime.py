@@ -3,23 +3,43 @@ The one home of these for every CLI (train, predict, benchmark)."""
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 
 import torch
 
 DEVICES = ("auto", "cpu", "cuda")
+
+log = logging.getLogger("gvos")
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> cuda when available, else cpu; ValueError for CUDA asked for but absent."""
     name = str(name)
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        hint = gpu_hint()
+        if hint:
+            log.warning("device auto: running on the CPU although %s", hint)
+        return torch.device("cpu")
     if name not in DEVICES and not name.startswith("cuda:"):
         raise ValueError(f"--device {name!r}: expected auto, cpu or cuda")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available on this machine")
     return torch.device(name)
+
+
+def gpu_hint(dev: str = "/dev") -> str | None:
+    """Why ``auto`` may be falling back to the CPU on a GPU machine (an NVIDIA device node exists but
+    this torch wheel sees no GPU: usually a driver older than the wheel's CUDA), or None."""
+    nodes = sorted(p.name for p in Path(dev).glob("nvidia[0-9]*")) if Path(dev).is_dir() else []
+    if not nodes:
+        return None
+    return (f"{len(nodes)} NVIDIA device(s) exist ({', '.join(nodes)}) and this torch {torch.__version__} "
+            f"(CUDA {torch.version.cuda}) sees none: check the driver (nvidia-smi) against the wheel's CUDA, "
+            "or pass --device cuda to fail instead of falling back")
 
 
 def set_threads(threads: int | None) -> None:

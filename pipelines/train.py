@@ -30,6 +30,7 @@ import yaml
 from tqdm import tqdm
 
 from methods.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, read_file
+from methods.inference import precision_name
 from pipelines.checkpoint import capture_rng, restore_rng, save_atomic
 from pipelines.cli import run_cli
 from pipelines.config_file import load_config
@@ -38,7 +39,7 @@ from pipelines.provenance import device_name, run_hash
 from pipelines.runtime import distributed_context, resolve_device, set_threads
 from pipelines.training.config import StageConfig, TrainConfig
 from pipelines.training.data import IterationBatches, build_clip_dataset, seed_everything
-from pipelines.training.trainer import Trainer, configure_torch
+from pipelines.training.trainer import NonFiniteTraining, Trainer, configure_torch
 from pipelines.training.validation import load_holdout, validate
 
 log = logging.getLogger("gvos.train")
@@ -183,6 +184,16 @@ def prepare_folder(run: Run) -> tuple[dict | None, bool]:
     return None, False
 
 
+def prepare_on_ranks(run: Run, rank: int, world: int) -> tuple[dict | None, bool]:
+    """prepare_folder on rank 0 first (only it may empty the folder under --overwrite), then, after a
+    barrier, on the other ranks, which then find the folder as rank 0 left it."""
+    if rank == 0:
+        result = prepare_folder(run)
+    if world > 1:
+        torch.distributed.barrier()
+    return result if rank == 0 else prepare_folder(run)
+
+
 # ---------------------------------------------------------------- loop
 
 def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int, world: int, workers: int) -> float:
@@ -204,9 +215,16 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
     bar = tqdm(total=stage_cfg.iterations, initial=start, disable=rank != 0, desc=f"{args.variant}/{args.stage}",
                unit="it", dynamic_ncols=True)
     for iteration, batch in enumerate(loader, start=start):
-        loss, parts = trainer.step(batch, iteration)
+        try:
+            loss, parts = trainer.step(batch, iteration)
+        except NonFiniteTraining as err:
+            bar.close()
+            if rank == 0:
+                write_rows_csv(out / LOSS_CSV, rows)
+            raise DataError(out, _divergence_message(run, err, start)) from None
         names = ["loss", *parts]
-        values = _mean_over_ranks(torch.tensor([float(loss), *[float(v) for v in parts.values()]]), world)
+        values = _mean_over_ranks(torch.tensor([float(loss), *[float(v) for v in parts.values()]]), world,
+                                  trainer.device)
         window.append(dict(zip(names, values.tolist(), strict=True)))
         bar.set_postfix(loss=f"{values[0]:.4f}", refresh=False)
         bar.update(1)
@@ -234,6 +252,16 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
     return elapsed_before + time.perf_counter() - t0
 
 
+def _divergence_message(run: Run, err: NonFiniteTraining, start: int) -> str:
+    """One line: which run, which iteration, the likely cause, what is left to resume from."""
+    args, stage = run.args, "pretrain" if run.args.stage == "pretrain" else "main"
+    saved = (run.out / STATE).exists()
+    keep = (f"the last good state ({STATE}) is kept" if saved else "no state was saved yet")
+    return (f"{args.variant}/{args.stage} seed {args.seed}: training diverged: {err}; likely cause: "
+            f"train.{stage}.lr ({run.stage_cfg.lr:g}) too high or a bad batch; stopped before the optimiser "
+            f"step, {keep}; nothing was scored (started at iteration {start})")
+
+
 def _holdout_videos(run: Run) -> list:
     """The held-out videos of the main stage (none for pretraining or without train.main.holdout)."""
     if run.args.stage == "pretrain" or not run.stage_cfg.holdout:
@@ -244,11 +272,13 @@ def _holdout_videos(run: Run) -> list:
     return load_holdout(run.config.get("data") or {}, run.args.config, names)
 
 
-def _mean_over_ranks(values: torch.Tensor, world: int) -> torch.Tensor:
+def _mean_over_ranks(values: torch.Tensor, world: int, device: torch.device) -> torch.Tensor:
+    """The mean over ranks of a CPU tensor; the all-reduce runs on the training device (NCCL takes
+    only CUDA tensors, gloo CPU ones)."""
     if world > 1:
-        values = values.clone()
+        values = values.to(device)
         torch.distributed.all_reduce(values)
-        values /= world
+        values = values.cpu() / world
     return values
 
 
@@ -268,18 +298,17 @@ def finish(run: Run, model: torch.nn.Module, seconds: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run = setup(args)
-    state, finished = prepare_folder(run)
-    if finished:
-        return 0
     device = resolve_device(args.device)
-    clips = build_clip_dataset(args.stage, run.stage_cfg, run.config.get("data") or {}, args.config, args.seed)
-
     rank, world, local_rank = distributed_context()
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    state, finished = prepare_on_ranks(run, rank, world)
+    if finished:
+        return 0
+    clips = build_clip_dataset(args.stage, run.stage_cfg, run.config.get("data") or {}, args.config, args.seed)
     set_threads(args.threads)
     configure_torch(device)
 
@@ -292,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         model = model_from_checkpoint(run.init_ckpt, args.init)
     trainer = Trainer(model, run.stage_cfg, device, run.train_cfg.amp, args.seed, rank, world)
     run.effective["run"]["device"] = device_name(device)
+    run.effective["run"]["precision"] = precision_name(trainer.amp, device)
     if rank == 0:
         make_folder(run.out)
         atomic_write_text(run.out / CONFIG, yaml.safe_dump(run.effective, sort_keys=False))

@@ -221,9 +221,9 @@ def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str
 def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path) -> Path:
     """Render report/build/index.html (+ PNGs) and return the page's path."""
     out = Path(out)
+    paper = load_paper(paper_dir)  # before any output: a wrong paper folder is refused, not rendered empty
     out.mkdir(parents=True, exist_ok=True)
     results = load_results(results_dir)
-    paper = load_paper(paper_dir)
     prov = provenance(results)
     sections = build_sections(paper, results, out, measured_label(prov))
     for section in sections:

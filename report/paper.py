@@ -27,6 +27,11 @@ def default_paper_dir() -> Path:
 def load_paper(paper_dir: str | Path | None) -> dict[str, pd.DataFrame | None]:
     """Each paper table by key (see PAPER_FILES); None where the file is missing."""
     root = Path(paper_dir) if paper_dir else default_paper_dir()
+    if not root.is_dir() or not any((root / name).is_file() for name in PAPER_FILES.values()):
+        from pipelines.files import DataError
+
+        raise DataError(root, "--paper: no paper table here (expected " + ", ".join(PAPER_FILES.values()) +
+                        "); every 'as reported by the paper' row would be missing")
     tables = {}
     for key, name in PAPER_FILES.items():
         path = root / name

@@ -255,7 +255,8 @@ def train_speed(results: dict) -> pd.DataFrame | None:
     columns = [c for c in ["variant", "stage", "crop_height", "crop_width", "batch_size", "iterations_per_second",
                            "seconds_per_iteration", "seconds_data", "seconds_forward", "seconds_backward",
                            "seconds_optimizer", "gflops_per_iteration", "achieved_gflops_per_second",
-                           "matmul_peak_gflops_per_second", "peak_memory_bytes", "threads", "device"]
+                           "precision", "matmul_peak_gflops_per_second", "conv_peak_gflops_per_second",
+                           "fraction_of_conv_peak", "peak_memory_bytes", "threads", "device"]
                if c in speed.columns]
     return speed[columns]
 

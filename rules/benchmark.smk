@@ -1,16 +1,24 @@
 # Speed and memory-versus-t from the one harness (pipelines.benchmark), randomly initialised weights
-# (speed does not depend on training), and training iterations per second (pipelines.benchmark train). It waits for every evaluation (hence every training and
-# prediction job) so that, on a small machine, its timings do not share the cores with other jobs;
-# the collect and report rules that may run beside it are light (ancient: timestamps never rerun it).
+# (speed does not depend on training), and training iterations per second (pipelines.benchmark train).
+# On one machine each takes all of --cores (exclusive_slots), so no other job shares the CPUs while it
+# times. Its input is a config stamp (common.smk): an edit of its settings, threads and device
+# included, reruns it in the same invocation; nothing else does (no timestamp, no upstream rerun).
 
 
 def _size_arg(size):
     return size if isinstance(size, str) else f"{size[0]}x{size[1]}"
 
 
+_BENCHMARK_HASH = section_hash({"benchmark": BENCHMARK, "model": config["model"], "defs": VARIANT_DEFS,
+                                "threads": job_threads("benchmark"), "device": job_device("benchmark")})
+_TRAIN_BENCHMARK_HASH = section_hash({"training": BENCHMARK["training"], "train": config["train"],
+                                      "model": config["model"], "data": config["data"],
+                                      "threads": job_threads("train"), "device": job_device("train")})
+
+
 rule benchmark:
     input:
-        after=[ancient(path) for path in evaluation_files("global.csv")],
+        stamp=config_stamp("results", "benchmark", _BENCHMARK_HASH),
     output:
         speed=reported_table("speed"),
         memory=reported_table("memory_vs_t"),
@@ -19,14 +27,14 @@ rule benchmark:
         backbone=f"--backbone {BENCHMARK['backbone']}" if BENCHMARK.get("backbone") else "",
         size=_size_arg(BENCHMARK["size"]),
         t=",".join(str(t) for t in BENCHMARK["t"]),
-        config_hash=section_hash({"benchmark": BENCHMARK, "model": config["model"], "defs": VARIANT_DEFS}),
+        config_hash=_BENCHMARK_HASH,
         threads=job_threads("benchmark"),
         device=job_device("benchmark"),
     log:
         "logs/benchmark/benchmark.log",
     benchmark:
         "benchmarks/benchmark/benchmark.tsv"
-    threads: job_slots("benchmark")
+    threads: exclusive_slots("benchmark")
     resources:
         **job_resources("benchmark"),
     shell:
@@ -37,7 +45,7 @@ rule benchmark:
 
 rule train_benchmark:
     input:
-        after=[ancient(path) for path in evaluation_files("global.csv")],
+        stamp=config_stamp("results", "train_benchmark", _TRAIN_BENCHMARK_HASH),
     output:
         reported_table("train_speed"),
     params:
@@ -45,14 +53,14 @@ rule train_benchmark:
         stages=",".join(BENCHMARK["training"]["stages"]),
         iterations=BENCHMARK["training"]["iterations"],
         warmup=BENCHMARK["training"]["warmup"],
-        config_hash=section_hash({"training": BENCHMARK["training"], "train": config["train"], "model": config["model"]}),
+        config_hash=_TRAIN_BENCHMARK_HASH,
         threads=job_threads("train"),
         device=job_device("train"),
     log:
         "logs/benchmark/train_benchmark.log",
     benchmark:
         "benchmarks/benchmark/train_benchmark.tsv"
-    threads: job_slots("train")
+    threads: exclusive_slots("train")
     resources:
         **job_resources("train"),
     shell:

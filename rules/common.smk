@@ -4,6 +4,7 @@
 import copy
 import math
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,10 +16,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from methods import variants as _variants  # noqa: E402
+from methods.backbone import load_resnet  # noqa: E402
 from methods.config import ModelConfig  # noqa: E402
 from pipelines.collect import DATASET_SPLITS  # noqa: E402
 from pipelines.data.roots import DATASET_ROOT_KEY, SYNTHETIC_ROOT, dataset_roots, root_problems  # noqa: E402
-from pipelines.data.synthetic.presets import FORMAT_VERSION as SYNTHETIC_FORMAT  # noqa: E402
+from pipelines.benchmarking.settings import parse_size  # noqa: E402
+from pipelines.data.synthetic.presets import FORMAT_VERSION as SYNTHETIC_FORMAT, get_preset  # noqa: E402
 from pipelines.provenance import BASELINE_STAGE, run_hash as _run_hash, section_hash  # noqa: E402
 from pipelines.training.config import TrainConfig  # noqa: E402
 from report.outputs import FIGURES as REPORT_FIGURES, TABLES as REPORT_TABLES  # noqa: E402
@@ -26,7 +29,7 @@ from report.outputs import FIGURES as REPORT_FIGURES, TABLES as REPORT_TABLES  #
 # Every CLI runs with the interpreter that runs snakemake (the project venv), with the repository
 # first on the import path: with --directory elsewhere, the workdir's report/ output folder must not
 # shadow the report package (`python -m` puts the working directory first).
-PY = sys.executable
+PY = shlex.quote(sys.executable)  # quoted: a checkout path with a space must not split the command
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
 
 STAGES = ("pretrain_only", "main_only", "full")
@@ -76,8 +79,17 @@ for _name in [*VARIANT_STAGES, *BENCHMARK["variants"]]:
         _model = _checked(f"variant {_name}", lambda: _variants.model_config(_name, config["model"], VARIANT_DEFS))
         if _name in VARIANT_STAGES:
             _checked("model.weights", lambda: TRAIN_CONFIG.check_backbone(_model))
-if config["model"].get("weights") and not Path(config["model"]["weights"]).expanduser().is_file():
-    config_error(f"model.weights: {config['model']['weights']}: backbone weights file does not exist")
+if config["model"].get("weights"):
+    if not Path(config["model"]["weights"]).expanduser().is_file():
+        config_error(f"model.weights: {config['model']['weights']}: backbone weights file does not exist")
+    _checked("model.weights", lambda: load_resnet(ModelConfig.from_dict(copy.deepcopy(config["model"])).backbone,
+                                                  str(Path(config["model"]["weights"]).expanduser())))
+
+# ---- what a job would refuse hours later, refused now
+_checked("benchmark.size", lambda: parse_size(BENCHMARK["size"]))
+if not any(_variants.is_learned(v, VARIANT_DEFS) for v in BENCHMARK["variants"]):
+    config_error("benchmark.variants: names no learned variant; the training benchmark (train_speed.csv) "
+                 "times the learned ones")
 
 # ---- dataset roots: generated synthetic set, or real folders that must hold what the matrix reads
 SYNTHETIC = config["data"].get("synthetic")
@@ -100,6 +112,26 @@ if not SYNTHETIC:
         if problems:
             config_error(f"data.{key}: {'; '.join(problems)}")
 
+def _davis_train_videos():
+    """How many DAVIS-2017 train videos the matrix would train on (None: not known before the data)."""
+    if SYNTHETIC:
+        return get_preset(SYNTHETIC["preset"]).davis_train
+    listing = Path(DATA_ROOTS.get("davis") or "") / "ImageSets" / "2017" / "train.txt"
+    return len(listing.read_text().split()) if DATA_ROOTS.get("davis") and listing.is_file() else None
+
+
+if "davis2017" in _MAIN_DATASETS and TRAIN_CONFIG.main.holdout:
+    _videos = _davis_train_videos()
+    if _videos is not None and TRAIN_CONFIG.main.holdout >= _videos:
+        config_error(f"train.main.holdout: {TRAIN_CONFIG.main.holdout} held-out videos leave none of the "
+                     f"{_videos} DAVIS-2017 train videos to train on")
+
+# ---- the paper's tables, read by the report
+PAPER_DIR = config["report"].get("paper_dir") or str(REPO / "report" / "paper_tables")
+if not (Path(PAPER_DIR).expanduser() / "results_davis17.csv").is_file():
+    config_error(f"report.paper_dir: {PAPER_DIR}: no results_davis17.csv there; the report's literature rows "
+                 "(Tables 1-6, 'as reported by the paper') come from this folder (null: the shipped tables)")
+
 # ---- the config the CLIs receive: the merged config with the dataset roots filled in
 EFFECTIVE = copy.deepcopy(config)
 EFFECTIVE["data"].update(DATA_ROOTS)
@@ -121,7 +153,6 @@ def _write_effective_config(path, content):
 
 _write_effective_config(EFFECTIVE_CONFIG, EFFECTIVE)
 
-PAPER_DIR = config["report"].get("paper_dir") or str(REPO / "report" / "paper_tables")
 RESULT_TABLES = [f"results/{name}.csv" for name in
                  ("claims", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
                   "validation", "speed", "memory_vs_t", "train_speed", "rule_times")]
@@ -172,6 +203,18 @@ def job_slots(kind):
     return max(1, math.ceil(job_threads(kind) * CPU_SCALE))
 
 
+def exclusive_slots(kind):
+    """All of snakemake's --cores on one machine: a timing job runs with no other job beside it (also
+    before or after the trainings, in whichever order the scheduler picks); its own share elsewhere."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        cores = None
+    if not workflow.local_exec or not cores:
+        return job_slots(kind)
+    return max(job_slots(kind), int(cores))
+
+
 def job_resources(kind):
     res = resources_of(kind)
     return dict(gpu=res.get("gpu", 0), mem_mb=res.get("mem_mb", 4000), runtime=res.get("runtime", 60))
@@ -179,6 +222,34 @@ def job_resources(kind):
 
 def job_device(kind):
     return resources_of(kind).get("device", "auto")
+
+
+def job_placement(kind):
+    """Where and how wide a job runs: torch threads, DataLoader workers, device. Resources, not params:
+    they change no result of training, prediction or evaluation, so editing them never reruns a finished
+    job (the benchmarks, whose result they are, keep threads and device in their params)."""
+    res = resources_of(kind)
+    return dict(torch_threads=job_threads(kind), workers=int(res.get("workers", 0)), device=str(job_device(kind)))
+
+
+# ---- config stamps: what makes a config edit rerun exactly what it changes, in one invocation
+def config_stamp(folder, kind, digest):
+    """An input named by the hash of the settings a job's result depends on, made by the stamp rule. A
+    new hash is a missing stamp: its job runs, and the job reading it reruns ("input files updated by
+    another job"), also when jobs upstream of it rerun in the same invocation, where snakemake does not
+    compare the params of a job whose other inputs are ancient. An unchanged hash reruns nothing."""
+    return f"{folder}/.stamps/{kind}-{digest}.stamp"
+
+
+rule config_stamp:
+    """The stamp of one hash of settings (common.smk config_stamp)."""
+    output:
+        "{folder}/.stamps/{kind}-{digest}.stamp",
+    wildcard_constraints:
+        folder="results|evaluations",
+        digest="[0-9a-f]+",
+    shell:
+        "echo 'settings hash {wildcards.digest}' > {output}"
 
 
 # ---- helpers used by the rules

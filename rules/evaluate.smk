@@ -6,6 +6,7 @@ rule evaluate:
     input:
         pred="predictions/{variant}/{stage}/seed{seed}/{dataset}",
         gt=lambda w: data_input(DATASET_ROOT_KEY[w.dataset]),
+        stamp=config_stamp("evaluations", "evaluate", section_hash(config["evaluate"])),  # the per-run intervals
     output:
         summary="evaluations/{variant}/{stage}/seed{seed}/{dataset}/global.csv",
         per_object="evaluations/{variant}/{stage}/seed{seed}/{dataset}/per_object.csv",
@@ -14,7 +15,6 @@ rule evaluate:
         split=lambda w: DATASET_SPLITS[w.dataset],
         out=lambda w: f"evaluations/{w.variant}/{w.stage}/seed{w.seed}/{w.dataset}",
         run_dir=lambda w: "" if w.stage == BASELINE_STAGE else f"--run-dir {run_dir(w.variant, w.stage, w.seed)}",
-        workers=job_threads("evaluate"),
     log:
         "logs/evaluate/{variant}/{stage}/seed{seed}/{dataset}.log",
     benchmark:
@@ -22,10 +22,11 @@ rule evaluate:
     threads: job_slots("evaluate")
     resources:
         **job_resources("evaluate"),
+        **job_placement("evaluate"),
     shell:
         "{PY} -m pipelines.collect evaluate --config {EFFECTIVE_CONFIG} --dataset {wildcards.dataset}"
-        " --gt {params.root} --pred {input.pred} --split {params.split} --variant {wildcards.variant}"
-        " --stage {wildcards.stage} --seed {wildcards.seed} {params.run_dir} --workers {params.workers} --out {params.out}"
+        " --gt {params.root:q} --pred {input.pred} --split {params.split} --variant {wildcards.variant}"
+        " --stage {wildcards.stage} --seed {wildcards.seed} {params.run_dir} --workers {resources.torch_threads} --out {params.out}"
         " > {log} 2>&1"
 
 

@@ -27,9 +27,8 @@ rule predict:
         root=lambda w: dataset_root(w.dataset),
         split=lambda w: DATASET_SPLITS[w.dataset],
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
-        threads=job_threads("predict"),
-        device=job_device("predict"),
-        amp=lambda w: "--amp" if w.stage != BASELINE_STAGE and TRAIN_CONFIG.amp else "",
+        amp=lambda w: "--amp " + ({True: "on", False: "off"}.get(TRAIN_CONFIG.amp, "auto")
+                                  if w.stage != BASELINE_STAGE else "off"),
     log:
         "logs/predict/{variant}/{stage}/seed{seed}/{dataset}.log",
     benchmark:
@@ -37,7 +36,8 @@ rule predict:
     threads: job_slots("predict")
     resources:
         **job_resources("predict"),
+        **job_placement("predict"),
     shell:
-        "{PY} -m pipelines.predict --config {EFFECTIVE_CONFIG} {params.model_args} --data {params.root}"
-        " --dataset {wildcards.dataset} --split {params.split} --device {params.device} {params.amp}"
-        " --threads {params.threads} --out {output} > {log} 2>&1"
+        "{PY} -m pipelines.predict --config {EFFECTIVE_CONFIG} {params.model_args} --data {params.root:q}"
+        " --dataset {wildcards.dataset} --split {params.split} --device {resources.device} {params.amp}"
+        " --threads {resources.torch_threads} --out {output} > {log} 2>&1"

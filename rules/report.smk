@@ -40,4 +40,4 @@ rule render_report:
         "benchmarks/report/report.tsv"
     threads: 1
     shell:
-        "{PY} -m report.build --results results --paper {params.paper} --out report/build > {log} 2>&1"
+        "{PY} -m report.build --results results --paper {params.paper:q} --out report/build > {log} 2>&1"

@@ -1,9 +1,10 @@
 # Training, one rule for the three experiment stages: pretrain_only = `--stage pretrain` (static
 # images), main_only = `--stage main` from scratch, full = `--stage full` initialised from the
 # pretrain_only checkpoint of the same variant and seed (trained once, reused). Checkpoints are never
-# rebuilt because a source file or a dataset folder got a newer timestamp (ancient inputs, no source
-# files as inputs); a change of the config sections a run depends on changes params.config_hash, which
-# reruns it (rerun trigger "params"). The run folder keeps its resumable state between attempts (kill +
+# rebuilt because a source file or a dataset folder got a newer timestamp (ancient data inputs, no
+# source files as inputs); a change of the config sections a run depends on changes params.config_hash,
+# which reruns it (rerun trigger "params"), and a rerun pretraining reruns the full run after it.
+# Threads, workers and device are resources, not params: editing them reruns nothing. The run folder keeps its resumable state between attempts (kill +
 # rerun resumes); pipelines.train replaces a run folder of another config (--overwrite: the workflow
 # owns runs/).
 
@@ -12,8 +13,8 @@ def _train_inputs(w):
     if w.stage == "pretrain_only":
         return {"data": [data_input("coco")]}
     inputs = {"data": main_data_inputs()}
-    if w.stage == "full":
-        inputs["init"] = ancient(f"{run_dir(w.variant, 'pretrain_only', w.seed)}/checkpoint.pt")
+    if w.stage == "full":  # not ancient: a pretraining that reruns reruns the full run after it
+        inputs["init"] = f"{run_dir(w.variant, 'pretrain_only', w.seed)}/checkpoint.pt"
     return inputs
 
 
@@ -34,9 +35,6 @@ rule train:
         stage=lambda w: TRAIN_STAGE[w.stage],
         init=_init_arg,
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
-        threads=job_threads("train"),
-        workers=resources_of("train").get("workers", 0),
-        device=job_device("train"),
     log:
         "logs/train/{variant}/{stage}/seed{seed}.log",
     benchmark:
@@ -44,7 +42,9 @@ rule train:
     threads: job_slots("train")
     resources:
         **job_resources("train"),
+        **job_placement("train"),
     shell:
         "{PY} -m pipelines.train --config {EFFECTIVE_CONFIG} --variant {wildcards.variant} --stage {params.stage}"
-        " {params.init} --out {params.out} --seed {wildcards.seed} --device {params.device}"
-        " --threads {params.threads} --workers {params.workers} --overwrite > {log} 2>&1"
+        " {params.init} --out {params.out} --seed {wildcards.seed} --device {resources.device}"
+        " --threads {resources.torch_threads} --workers {resources.workers} --overwrite > {log} 2>&1"
+

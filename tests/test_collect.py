@@ -45,7 +45,9 @@ def run_evaluate(monkeypatch, tmp_path, config_file, variant, stage, seed, datas
     pred = tmp_path / "pred" / variant / stage / str(seed) / dataset
     pred.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "evaluations" / variant / stage / f"seed{seed}" / dataset
-    collect.main(["evaluate", "--config", str(config_file), "--dataset", dataset, "--gt", str(tmp_path),
+    gt = tmp_path / "gt"  # beside the outputs: an output inside an input folder is refused
+    gt.mkdir(exist_ok=True)
+    collect.main(["evaluate", "--config", str(config_file), "--dataset", dataset, "--gt", str(gt),
                   "--pred", str(pred), "--variant", variant, "--stage", stage, "--seed", str(seed),
                   "--out", str(out)])
     return out

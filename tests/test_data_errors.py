@@ -130,6 +130,14 @@ def test_meta_frames_without_images(ytvos):
     expect_error(lambda: YouTubeVOSDataset(ytvos, "valid").load_video(name), meta, "frames with no image: 99999")
 
 
+def test_meta_frames_given_as_a_string(ytvos):
+    """Issue 22: "frames": "00000" was read character by character ("frames with no image: 0, 0, 0")."""
+    name = sorted(json.loads((ytvos / "valid/meta.json").read_text())["videos"])[0]
+    meta = edit_meta(ytvos, "valid", lambda v: v[name]["objects"]["1"].update(frames="00000"))
+    expect_error(lambda: YouTubeVOSDataset(ytvos, "valid").load_video(name), meta,
+                 '"frames" must be a list of frame names (strings), got str')
+
+
 def test_annotation_objects_missing_from_meta(ytvos):
     name = sorted(json.loads((ytvos / "valid/meta.json").read_text())["videos"])[0]
     edit_meta(ytvos, "valid", lambda v: v[name]["objects"].pop("1"))

@@ -54,7 +54,7 @@ def refused(main, argv: list[str], capsys, *, names: str, says: str, keep: list[
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         run_cli(main, argv)
-    err = capsys.readouterr().err.strip()
+    err = "\n".join(line for line in capsys.readouterr().err.strip().splitlines() if "%|" not in line)  # no bars
     assert exit_info.value.code == 2, err
     assert err.startswith("error: ") and names in err and says in err, err
     assert snapshot(*keep) == before, "an existing file was changed or removed"
@@ -341,3 +341,226 @@ def test_sigint_then_rerun_finishes_with_the_same_weights(tmp_path, smoke_data):
     resumed = read_checkpoint(out / "checkpoint.pt")["state_dict"]
     assert all(torch.equal(ref[k], resumed[k]) for k in ref)
     assert not list(out.glob(".*.tmp")), "a temporary file was left behind"
+
+
+# ---------------------------------------------------------------- issue 22: symlinks, '..', outputs inside inputs
+
+def test_train_overwrite_through_a_symlink_to_the_dataset_is_refused(tmp_path, smoke_data, capsys):
+    from tests.test_train import write_config
+
+    data = tmp_path / "copy"
+    shutil.copytree(smoke_data, data)
+    config = write_config(tmp_path / "c.yaml", data, iterations=1)
+    link = tmp_path / "link"
+    link.symlink_to(data / "DAVIS")
+    for out in (link, data / "DAVIS" / "JPEGImages" / ".."):
+        refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
+                             "--overwrite", "--device", "cpu"], capsys, names="DAVIS", says="is the input",
+                keep=[data])
+
+
+def test_predict_into_the_ground_truth_is_refused(tmp_path, smoke_data, capsys):
+    data = tmp_path / "copy" / "DAVIS"
+    shutil.copytree(smoke_data / "DAVIS", data)
+    out = data / "Annotations" / "480p"
+    refused(predict.main, ["--variant", "copy_first_frame", "--data", str(data), "--dataset", "davis2017",
+                           "--out", str(out), "--overwrite"], capsys, names=str(out), says="is inside the input",
+            keep=[data])
+
+
+def test_evaluate_into_its_predictions_through_a_symlink_is_refused(golden_copy, tmp_path, capsys):
+    gt, pred = golden_copy
+    (tmp_path / "alias").symlink_to(pred)
+    out = tmp_path / "alias" / "scores"
+    refused(evaluate.main, evaluate_argv(gt, pred, out), capsys, names=str(out), says="is inside the input",
+            keep=[tmp_path / "gt", tmp_path / "pred"])
+
+
+# ---------------------------------------------------------------- issue 22: diverged training is stopped, not scored
+
+def test_non_finite_loss_stops_training_with_exit_2_and_keeps_the_last_good_state(tmp_path, smoke_data, capsys,
+                                                                                 monkeypatch):
+    import methods.losses
+    from tests.test_train import write_config
+
+    config = write_config(tmp_path / "c.yaml", smoke_data, iterations=4, checkpoint_every=2)
+    real, calls = methods.losses.total_loss, []
+
+    def diverging(*args, **kwargs):
+        loss, parts = real(*args, **kwargs)
+        calls.append(1)
+        return (loss * float("nan"), parts) if len(calls) >= 3 else (loss, parts)
+
+    monkeypatch.setattr(methods.losses, "total_loss", diverging)
+    out = tmp_path / "run"
+    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out), "--device",
+            "cpu", "--threads", "1"]
+    capsys.readouterr()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            run_cli(train.main, argv)
+    finally:
+        torch.use_deterministic_algorithms(False)
+    err = capsys.readouterr().err.strip().split("\r")[-1].splitlines()[-1]  # after the progress bar
+    assert exit_info.value.code == 2
+    assert err.startswith(f"error: {out}: gvos_scm/main seed 0: training diverged: non-finite loss at iteration 3")
+    assert "train.main.lr" in err and "last good state" in err
+    assert not (out / "checkpoint.pt").exists()
+    state = torch.load(out / "state.pt", weights_only=False)
+    assert state["iteration"] == 2
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_non_finite_gradient_is_refused_before_the_optimiser_step(smoke_data):
+    from methods import variants
+    from pipelines.training.config import TrainConfig
+    from pipelines.training.data import IterationBatches, build_clip_dataset
+    from pipelines.training.trainer import NonFiniteTraining, Trainer
+    from tests.tiny_model import TINY_MODEL
+
+    stage = TrainConfig.from_dict({"main": {"iterations": 2, "batch_size": 1, "crop": [32, 48], "num_frames": 3,
+                                            "max_objects": 2, "datasets": ["davis2017"]}}).main
+    clips = build_clip_dataset("main", stage, {"davis": str(smoke_data / "DAVIS")}, None, 0)
+    trainer = Trainer(variants.build_model("gvos_scm", dict(TINY_MODEL)), stage, torch.device("cpu"))
+    param = trainer.params[0]
+    param.register_hook(lambda grad: grad * float("nan"))
+    before = {k: v.clone() for k, v in trainer.model.named_parameters()}
+    with pytest.raises(NonFiniteTraining, match="non-finite gradient at iteration 1"):
+        trainer.step(IterationBatches(clips, stage, 0, 0)[0], 0)
+    assert all(torch.equal(before[k], v) for k, v in trainer.model.named_parameters())  # no step taken
+
+
+def test_predict_refuses_a_checkpoint_with_non_finite_weights(trained, smoke_data, tmp_path, capsys):
+    root, config = trained
+    ckpt = torch.load(root / "gvos_scm" / "checkpoint.pt", weights_only=False)
+    name = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point())
+    ckpt["state_dict"][name] = ckpt["state_dict"][name] * float("nan")
+    bad = tmp_path / "diverged.pt"
+    torch.save(ckpt, bad)
+    refused(predict.main, ["--config", str(config), "--checkpoint", str(bad), "--data", str(smoke_data / "DAVIS"),
+                           "--dataset", "davis2017", "--out", str(tmp_path / "pred")], capsys, names=str(bad),
+            says="non-finite weights", keep=[tmp_path])
+    assert not (tmp_path / "pred").exists()
+
+
+@pytest.mark.parametrize("lr", [float("inf"), 1.0e4, float("nan")])
+def test_absurd_learning_rates_are_refused_by_the_config(lr):
+    from pipelines.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"train\.main\.lr: must be finite"):
+        TrainConfig.from_dict({"main": {"lr": lr}})
+
+
+# ---------------------------------------------------------------- issue 22: full disks name the file; stale temporaries
+
+def test_a_full_disk_names_the_file_being_written_and_keeps_the_old_one(tmp_path):
+    import errno
+
+    from pipelines.files import atomic_save
+
+    target = tmp_path / "state.pt"
+    target.write_bytes(b"the last good state")
+
+    def full(tmp):
+        Path(tmp).write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def torch_full(tmp):  # what torch.save's zip writer raises when the disk fills
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing "
+                           "file data/3: file write failed; unexpected pos 1234 vs 5678")
+
+    for save in (full, torch_full):
+        with pytest.raises(OSError) as info:
+            atomic_save(target, save)
+        assert info.value.filename == str(target) and info.value.errno == errno.ENOSPC
+        assert target.read_bytes() == b"the last good state"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["state.pt"]
+
+
+def test_full_disk_in_predict_names_the_output_folder(tmp_path, smoke_data, capsys, monkeypatch):
+    import errno
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(predict, "write_mask", no_space)
+    out = tmp_path / "pred"
+    refused(predict.main, ["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset",
+                           "davis2017", "--out", str(out)], capsys, names=str(out), says="No space left on device",
+            keep=[tmp_path])
+    assert not out.exists() and not list(tmp_path.glob(".*"))
+
+
+def test_a_killed_jobs_temporary_folder_is_removed_by_its_next_run(tmp_path, smoke_data):
+    from pipelines.files import _HOST
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    out = tmp_path / "pred"
+    stale = tmp_path / f".pred.{_HOST}-{dead.pid}.abc123.tmp"
+    stale.mkdir()
+    (stale / "00000.png").write_bytes(b"half a prediction")
+    alive = tmp_path / f".pred.{_HOST}-{os.getpid()}.def456.tmp"  # a writer that still runs: kept
+    alive.mkdir()
+    other = tmp_path / ".pred.otherhost-1.x.tmp"  # another machine's (shared file system): kept
+    other.mkdir()
+    assert predict.main(["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset",
+                         "davis2017", "--out", str(out)]) == 0
+    assert not stale.exists() and alive.exists() and other.exists() and (out / MARKER).is_file()
+
+
+# ---------------------------------------------------------------- issue 23: the GPU path, on the CPU
+
+def test_device_auto_says_why_it_falls_back_to_the_cpu(tmp_path, monkeypatch, caplog):
+    from pipelines import runtime
+
+    (tmp_path / "nvidia0").touch()
+    real = runtime.gpu_hint
+    monkeypatch.setattr(runtime, "gpu_hint", lambda: real(str(tmp_path)))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with caplog.at_level("WARNING"):
+        assert runtime.resolve_device("auto").type == "cpu"
+    assert "running on the CPU although 1 NVIDIA device(s) exist (nvidia0)" in caplog.text
+    assert real(str(tmp_path / "none")) is None
+
+
+def test_only_rank_0_empties_the_run_folder_and_the_others_wait_for_it(monkeypatch):
+    """Issue 23 item 7: under torchrun every rank emptied the folder before the process group existed."""
+    events = []
+    monkeypatch.setattr(train, "prepare_folder", lambda run: events.append(("prepare", run)) or (None, False))
+    monkeypatch.setattr(torch.distributed, "barrier", lambda: events.append(("barrier", None)))
+    train.prepare_on_ranks("rank0", 0, 2)
+    train.prepare_on_ranks("rank1", 1, 2)
+    assert events == [("prepare", "rank0"), ("barrier", None), ("barrier", None), ("prepare", "rank1")]
+
+
+def test_resume_with_fewer_visible_gpus_restores_the_rng_of_the_ones_present(monkeypatch):
+    """Issue 23 item 8: set_rng_state_all raised IndexError for a state saved with more GPUs."""
+    from pipelines.checkpoint import capture_rng, restore_rng
+
+    state = capture_rng()
+    state["cuda"] = [torch.ByteTensor([1]), torch.ByteTensor([2])]  # saved on two GPUs
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda value, index: restored.append((int(value[0]), index)))
+    restore_rng(state)
+    assert restored == [(1, 0)]
+
+
+def test_a_state_saved_without_a_grad_scaler_resumes_with_one(smoke_data, monkeypatch):
+    """Issue 23 item 9: a CPU / float32 state resumed on CUDA with amp failed ("source state dict is empty")."""
+    from methods import variants
+    from pipelines.training.config import TrainConfig
+    from pipelines.training.trainer import Trainer
+    from tests.tiny_model import TINY_MODEL
+
+    stage = TrainConfig.from_dict({}).main
+    saved = Trainer(variants.build_model("gvos_scm", dict(TINY_MODEL)), stage, torch.device("cpu")).state_dict()
+    assert saved["scaler"] == {}
+    resumed = Trainer(variants.build_model("gvos_scm", dict(TINY_MODEL)), stage, torch.device("cpu"))
+    monkeypatch.setattr(resumed.scaler, "is_enabled", lambda: True)  # as on CUDA with float16
+    monkeypatch.setattr(resumed.scaler, "load_state_dict",
+                        lambda state: pytest.fail("loaded an empty scaler state"))
+    resumed.load_state_dict(saved)
+

@@ -114,3 +114,32 @@ def test_engine_errors():
         engine.step(torch.rand(3, H + 1, W))
     with pytest.raises(ValueError, match="differs"):
         InferenceEngine(engine.model, {**TINY_MODEL, "key_dim": 8})
+
+
+@pytest.mark.parametrize(("flags", "native"), [
+    ("flags\t\t: fpu sse avx2 avx512f avx512_bf16", True),
+    ("flags\t\t: fpu sse avx2 amx_bf16 amx_tile", True),
+    ("Features\t: fp asimd bf16 i8mm", True),
+    ("flags\t\t: fpu sse avx2 fma", False),
+    ("", False),
+])
+def test_native_bfloat16_is_read_from_the_cpu_flags(flags, native):
+    from methods.inference import cpu_has_native_bfloat16
+
+    assert cpu_has_native_bfloat16(f"processor\t: 0\n{flags}\n") is native
+
+
+def test_amp_auto_is_float32_on_a_cpu_without_native_bfloat16(monkeypatch):
+    import methods.inference as inference
+
+    monkeypatch.setattr(inference, "cpu_has_native_bfloat16", lambda cpuinfo=None: False)
+    assert inference.resolve_amp("auto", "cpu") is False
+    assert inference.resolve_amp(True, "cpu") is True and inference.resolve_amp("off", "cpu") is False
+    assert inference.resolve_amp("auto", "cuda") is True
+    monkeypatch.setattr(inference, "cpu_has_native_bfloat16", lambda cpuinfo=None: True)
+    assert inference.resolve_amp("auto", "cpu") is True
+    assert inference.precision_name(True, "cpu") == "bfloat16-amp"
+    assert inference.precision_name(True, "cuda") == "float16-amp"
+    assert inference.precision_name(False, "cpu") == "float32"
+    with pytest.raises(ValueError, match="expected auto, true or false"):
+        inference.resolve_amp("fast", "cpu")

@@ -199,3 +199,43 @@ def test_table3_memory_bytes_at_480p(table3_entry):
     assert engine.memory.num_frames == 100
     print({t: round(stm_bytes[t] / MIB, 3) for t in paper}, "MiB STM;", gcm_bytes[100], "bytes GCM")
     assert gcm_bytes[1] == gcm_bytes[10] == gcm_bytes[100] < MIB
+
+
+def test_stm_read_at_t_1000_is_a_bounded_number_of_products_and_equals_dense_attention():
+    """Issue 23 item 3: the read looped over every stored frame (two products per frame and chunk);
+    now one product per bank and chunk (a bank per run of frames with the same objects)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class CountProducts(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket in (torch.ops.aten.bmm, torch.ops.aten.mm):
+                self.count += 1
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    memory, keys, values = SpaceTimeMemory(mem_every=1), [], []
+    for i in range(1000):
+        rows = 1 if i < 10 else 2  # a second object appears at frame 10
+        key, value = torch.randn(rows, 4, 2, 3), torch.randn(rows, 3, 2, 3)
+        memory.update(key, value)
+        keys.append(key.flatten(2))
+        values.append(value.flatten(2))
+    query = torch.randn(2, 4, 2, 3)
+    with CountProducts() as counter:
+        out = memory.read(query)
+    positions = 6
+    chunk = max(1, SpaceTimeMemory.max_affinity_elements // (2 * 1000 * positions))
+    chunks = math.ceil(positions / chunk)
+    assert counter.count <= 2 * 2 * chunks  # keys and values, two banks, per chunk; t does not appear
+    q = query.flatten(2).transpose(1, 2) / 2.0  # sqrt(C_N) = 2
+    logits = torch.cat([torch.matmul(q[: k.shape[0]], k) if k.shape[0] == 2 else
+                        torch.cat([torch.matmul(q[:1], k), torch.full((1, positions, positions), float("-inf"))])
+                        for k in keys], dim=-1)
+    attention = torch.softmax(logits, dim=-1)
+    bank_values = torch.cat([v if v.shape[0] == 2 else torch.cat([v, torch.zeros_like(v)]) for v in values], dim=-1)
+    dense = torch.matmul(attention, bank_values.transpose(1, 2)).transpose(1, 2).reshape(2, 3, 2, 3)
+    torch.testing.assert_close(out, dense, rtol=1e-5, atol=1e-5)

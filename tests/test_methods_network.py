@@ -192,3 +192,18 @@ def test_decoder_shares_each_image_skip_branch_between_its_rows():
     repeated = decoder(x, [s[image_of_row] for s in skips])
     for a, b in zip(shared, repeated, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_bfloat16_training_aggregates_object_probabilities_in_float32():
+    """Under bfloat16 autocast the sigmoid of the refined logits is taken in float32: a bfloat16 sigmoid
+    is exactly 1.0 from logit 6.3 up, where a confidently wrong object would get no gradient."""
+    torch.manual_seed(0)
+    model = build_model("gvos_scm", dict(TINY_MODEL))
+    frames, masks, valid = _clip()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(frames, masks, valid)
+    assert out["refined_logits"].dtype == torch.bfloat16 and out["logits"].dtype == torch.float32
+    expected = torch.stack([soft_aggregate(torch.sigmoid(out["refined_logits"][:, i].float()), valid)
+                            for i in range(out["refined_logits"].shape[1])], dim=1)
+    torch.testing.assert_close(out["logits"], expected, rtol=1e-5, atol=1e-5)
+    assert torch.sigmoid(torch.tensor(6.5, dtype=torch.bfloat16)) == 1.0  # why it matters

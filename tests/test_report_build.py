@@ -103,10 +103,25 @@ def test_full_report_lists_every_figure_and_table(tmp_path):
     assert "gvos_scm (full)" in text and "reported" in text and "measured" in text
 
 
-def test_report_renders_without_any_results(tmp_path):
+def test_a_paper_folder_without_the_papers_tables_is_refused(tmp_path):
+    """Issue 22 item 4: a wrong report.paper_dir dropped every literature row silently."""
+    from pipelines.files import DataError
+
+    results = tmp_path / "results"
+    results.mkdir()
+    with pytest.raises(DataError, match="no paper table here"):
+        build(results, tmp_path / "no_paper", tmp_path / "build")
+    assert not (tmp_path / "build").exists()
+
+
+def test_report_renders_without_any_results(tmp_path, monkeypatch):
+    import report.build
+    from report.paper import PAPER_FILES
+
     results, out = tmp_path / "results", tmp_path / "build"
     results.mkdir()
-    build(results, tmp_path / "no_paper", out)
+    monkeypatch.setattr(report.build, "load_paper", lambda paper_dir: dict.fromkeys(PAPER_FILES))  # none of them
+    build(results, None, out)
     text = page_text(out)
     for section in SECTION_IDS:
         assert f'id="{section}"' in text

@@ -76,6 +76,13 @@ def test_smoke_and_extended_dry_runs(tmp_path):
         ({"data": {"synthetic": None}}, "no path given"),
         ({"train": {"main": {"iterations": -5}}}, "['train']['main']['iterations']"),
         ({"train": {"main": {"iterations": 10, "warmup": 10}}}, "train.main.warmup"),  # TrainConfig's own check
+        # issue 22: what a job refused hours later is refused at dry run, naming the key
+        ({"train": {"main": {"holdout": 60}}}, "train.main.holdout: 60 held-out videos leave none of the 60"),
+        ({"train": {"main": {"lr": float("inf")}}}, "['train']['main']['lr']"),
+        ({"train": {"main": {"lr": 1.0e4}}}, "['train']['main']['lr']"),
+        ({"benchmark": {"size": "8x8"}}, "benchmark.size: --size '8x8'"),
+        ({"benchmark": {"variants": ["copy_first_frame"]}}, "benchmark.variants: names no learned variant"),
+        ({"report": {"paper_dir": "/nonexistent"}}, "report.paper_dir: /nonexistent: no results_davis17.csv"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, overrides, message):
@@ -83,6 +90,16 @@ def test_bad_config_fails_before_any_job(tmp_path, overrides, message):
     assert run.returncode != 0
     assert message in run.stdout + run.stderr
     assert not (tmp_path / "logs" / "config").exists()  # failed before the effective config was written
+
+
+def test_weights_that_are_not_a_state_dict_fail_at_dry_run(tmp_path):
+    weights = tmp_path / "resnet.pth"
+    weights.write_text("<html>a download that went wrong</html>")
+    overrides = {"model": {"weights": str(weights)}}
+    run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
+    assert run.returncode != 0
+    out = run.stdout + run.stderr
+    assert f"model.weights: {weights}: cannot read as a torch state dict" in out and "Traceback" not in out
 
 
 def load_merged(*names: str) -> dict:
@@ -140,7 +157,8 @@ def test_unknown_model_key_fails_before_any_job(tmp_path):
 def test_real_dataset_paths_that_exist_pass(tmp_path, smoke_data):
     roots = {"DAVIS": smoke_data / "DAVIS", "YTVOS": smoke_data / "YouTubeVOS", "COCO": smoke_data / "COCO"}
     overrides = {"data": {"synthetic": None, "davis": str(roots["DAVIS"]), "youtubevos": str(roots["YTVOS"]),
-                          "coco": str(roots["COCO"])}}
+                          "coco": str(roots["COCO"])},
+                 "train": {"main": {"holdout": 1}}}  # the smoke set has 3 train videos (6 would leave none)
     run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
     assert run.returncode == 0, run.stderr
     counts = job_counts(run.stdout + run.stderr)
@@ -204,3 +222,22 @@ def test_jobs_share_the_machines_cpus_whatever_cores_says(tmp_path):
     if cpus < 8:
         assert threads and min(threads) >= math.ceil(8 / cpus)
     assert "--threads 1" in run.stdout
+
+
+def test_paper_config_survives_snakemakes_merge_with_the_default():
+    """Issue 23 item 2: `--configfile config/paper.yaml` without --replace-workflow-config merges
+    config.yaml under it; paper.yaml states every recipe key, so the merged recipe is paper.yaml's own."""
+    import dataclasses
+
+    from methods.config import ModelConfig
+    from pipelines.training.config import MainStageConfig, StageConfig, TrainConfig
+
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    merged = load_merged("paper.yaml")
+    for section, cls in (("model", ModelConfig), ("train", TrainConfig)):
+        assert set(paper[section]) == {f.name for f in dataclasses.fields(cls)}, section
+    for stage, cls in (("pretrain", StageConfig), ("main", MainStageConfig)):
+        assert set(paper["train"][stage]) == {f.name for f in dataclasses.fields(cls)}, stage
+    assert merged["train"] == paper["train"] and merged["model"] == paper["model"]
+    main = TrainConfig.from_dict(merged["train"]).main
+    assert (main.lr, main.lr_schedule, main.warmup, main.holdout) == (1.0e-5, "constant", 0, 0)

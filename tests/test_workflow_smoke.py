@@ -10,16 +10,64 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def smoke(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+def smoke(tmp_path: Path, *extra: str, config: Path = REPO / "config" / "smoke.yaml") -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2",
-         *extra, "report", "--configfile", str(REPO / "config" / "smoke.yaml")],  # --configfile takes several values: last
+         *extra, "report", "--configfile", str(config)],  # --configfile takes several values: last
         capture_output=True, text=True, timeout=900,
     )
+
+
+def edited_smoke_config(tmp_path: Path, edit) -> Path:
+    config = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    edit(config)
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def check_config_edits_rerun_exactly_what_they_change(tmp_path: Path) -> None:
+    """Issue 22: after a finished run, one edit of model.key_dim and train.main.lr and ONE invocation
+    leave nothing stale (every checkpoint has the new identity, the benchmarks reran), a second dry run
+    has nothing to do, and an edit of threads reruns nothing."""
+    from methods.checkpoint import read_checkpoint
+    from pipelines.provenance import run_hash
+
+    def edit(config):
+        config["model"]["key_dim"] = 8
+        config["train"]["main"]["lr"] = 5.0e-4
+
+    edited = edited_smoke_config(tmp_path, edit)
+    speed_before = (tmp_path / "results" / "train_speed.csv").stat().st_mtime
+    run = smoke(tmp_path, config=edited)
+    assert run.returncode == 0, run.stderr[-3000:]
+    dry = smoke(tmp_path, "-n", config=edited)
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, (dry.stdout + dry.stderr)[-3000:]
+    newest = max((tmp_path / "logs" / "config").glob("effective-*.yaml"), key=lambda p: p.stat().st_mtime)
+    effective = yaml.safe_load(newest.read_text())
+    checkpoints = sorted((tmp_path / "runs").glob("*/*/seed*/checkpoint.pt"))
+    assert checkpoints
+    for path in checkpoints:
+        ckpt = read_checkpoint(path)
+        variant, stage = path.parts[-4], path.parts[-3]
+        assert ckpt["model_config"]["key_dim"] == 8, path
+        assert ckpt["config_hash"] == run_hash(effective, variant, stage, ckpt["seed"]), path
+    assert (tmp_path / "results" / "train_speed.csv").stat().st_mtime > speed_before
+
+    def threads(config):
+        edit(config)
+        config["resources"]["train"]["threads"] = 2
+        config["resources"]["predict"]["threads"] = 2
+
+    placement = smoke(tmp_path, "-n", config=edited_smoke_config(tmp_path, threads))
+    out = placement.stdout + placement.stderr
+    assert placement.returncode == 0 and "rule train:" not in out and "rule predict:" not in out, out[-3000:]
+
 
 
 def test_smoke_workflow_end_to_end(tmp_path):
@@ -65,3 +113,5 @@ def test_smoke_workflow_end_to_end(tmp_path):
     names = zipfile.ZipFile(tmp_path / "provenance.zip").namelist()
     for file in [f for f, _ in FIGURES.values()] + [f"{t}.csv" for t in TABLES]:
         assert any(n.endswith("/" + file) for n in names), file
+
+    check_config_edits_rerun_exactly_what_they_change(tmp_path)

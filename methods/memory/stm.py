@@ -18,8 +18,9 @@ class SpaceTimeMemory(Readout):
     kept as a temporary entry (the previous frame, as STM does) and replaced by the next write.
     With mem_every=1 every frame is stored and the bank grows linearly with t. Each frame is one
     entry ``(R_i, C, h*w)``; rows added later have no entries for earlier frames and are masked out.
-    Reads are chunked over query positions so that one affinity block holds at most
-    ``max_affinity_elements`` elements (about 256 MB in float32).
+    Reads concatenate the entries into banks (one per row count) and are chunked over query positions
+    so that one affinity block holds at most ``max_affinity_elements`` elements (about 256 MB in
+    float32): a bounded number of products per chunk whatever t.
     """
 
     name = "stm"
@@ -55,7 +56,8 @@ class SpaceTimeMemory(Readout):
         if bank_positions == 0:
             return 0
         chunk = min(positions, max(1, cls.max_affinity_elements // bank_positions))
-        return cls.AFFINITY_COPIES * chunk * bank_positions * FLOAT32_BYTES
+        bank_copy = cls.state_bytes(cfg, t, rows, positions)  # the concatenated banks of one read
+        return cls.AFFINITY_COPIES * chunk * bank_positions * FLOAT32_BYTES + bank_copy
 
     def reset(self) -> None:
         self.keys: list[Tensor] = []  # each (R_i, C_N, P)
@@ -112,27 +114,42 @@ class SpaceTimeMemory(Readout):
         check_query(query, rows, c_n)
         h, w = query.shape[-2:]
         q = query.flatten(-2).transpose(-1, -2) / math.sqrt(c_n)  # (P, C_N) or (R, P, C_N)
-        total = sum(k.shape[-1] for k, _ in entries)
+        banks = self._banks(entries)
+        total = sum(k.shape[-1] for k, _ in banks)
         chunk = max(1, self.max_affinity_elements // (rows * total))
-        outs = [self._read_positions(q[..., start:start + chunk, :], entries, rows)
+        outs = [self._read_positions(q[..., start:start + chunk, :], banks, rows)
                 for start in range(0, h * w, chunk)]
         out = torch.cat(outs, dim=1)  # (R, P, C_M)
         return out.transpose(1, 2).reshape(rows, -1, h, w)
 
     @staticmethod
-    def _read_positions(q: Tensor, entries: list[tuple[Tensor, Tensor]], rows: int) -> Tensor:
-        """q (p, C_N) or (R, p, C_N) -> (R, p, C_M) over all entries at once."""
+    def _banks(entries: list[tuple[Tensor, Tensor]]) -> list[tuple[Tensor, Tensor]]:
+        """The entries concatenated along positions, one bank per run of entries with the same rows
+        (rows only grow, so there are at most as many banks as times an object was added, whatever t):
+        each read then costs a bounded number of products per chunk, not two per stored frame."""
+        groups: list[list[tuple[Tensor, Tensor]]] = []
+        for entry in entries:
+            if groups and groups[-1][0][0].shape[0] == entry[0].shape[0]:
+                groups[-1].append(entry)
+            else:
+                groups.append([entry])
+        return [(torch.cat([k for k, _ in group], dim=-1), torch.cat([v for _, v in group], dim=-1))
+                if len(group) > 1 else group[0] for group in groups]
+
+    @staticmethod
+    def _read_positions(q: Tensor, banks: list[tuple[Tensor, Tensor]], rows: int) -> Tensor:
+        """q (p, C_N) or (R, p, C_N) -> (R, p, C_M) over all banks at once."""
         logits = []
-        for key, _ in entries:
+        for key, _ in banks:
             q_rows = q if q.dim() == 2 else q[: key.shape[0]]
             block = torch.matmul(q_rows, key)  # (R_i, p, P_i)
-            if key.shape[0] < rows:  # rows (objects) that did not exist yet at this frame
+            if key.shape[0] < rows:  # rows (objects) that did not exist yet at these frames
                 block = F.pad(block, (0, 0, 0, 0, 0, rows - key.shape[0]), value=float("-inf"))
             logits.append(block)
-        attention = torch.softmax(torch.cat(logits, dim=-1), dim=-1)
+        attention = torch.softmax(torch.cat(logits, dim=-1) if len(logits) > 1 else logits[0], dim=-1)
         out = None
         start = 0
-        for key, value in entries:
+        for key, value in banks:
             size = key.shape[-1]
             part = torch.matmul(attention[: key.shape[0], :, start:start + size], value.transpose(1, 2))
             if key.shape[0] < rows:

@@ -27,14 +27,22 @@ import yaml
 FIRST_TIMED_ITERATION = 10
 
 
-def write_config(repo: Path, data: Path, iterations: int, path: Path, amp: bool = False) -> Path:
-    """The checkout's own default config, pointed at ``data`` and cut to ``iterations`` per stage; float32
-    unless ``amp`` (checkouts before ``train.amp`` existed train in float32 anyway)."""
+PRECISIONS = ("float32", "amp", "default")
+"""float32 in both; autocast in both (bfloat16 on the CPU); or each checkout's own ``train.amp`` as its
+default config has it (the old default's bfloat16 against the new default's ``auto``)."""
+
+
+def write_config(repo: Path, data: Path, iterations: int, path: Path, precision: str = "float32") -> Path:
+    """The checkout's own default config, pointed at ``data`` and cut to ``iterations`` per stage, in
+    ``precision`` (checkouts before ``train.amp`` existed train in float32 anyway)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    amp = precision == "amp"
     config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
     config["data"].update(synthetic=None, davis=str(data / "DAVIS"), youtubevos=str(data / "YouTubeVOS"),
                           coco=str(data / "COCO"))
     config["train"].update(log_every=FIRST_TIMED_ITERATION, checkpoint_every=10 * iterations)
-    if "amp" in config["train"] or amp:
+    if precision != "default" and ("amp" in config["train"] or amp):
         config["train"]["amp"] = amp
     if "threads" in config["train"]:  # older checkouts: threads and device lived in the train section
         config["train"].update(threads=1, device="cpu")
@@ -76,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="main", choices=["pretrain", "main"])
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--amp", action="store_true", help="bfloat16 autocast in both (default: float32)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="float32 in both (default), autocast in both, or each checkout's default config's own")
     args = parser.parse_args(argv)
     if args.iterations <= FIRST_TIMED_ITERATION:
         parser.error(f"--iterations must exceed {FIRST_TIMED_ITERATION} (the untimed start)")
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         checkouts = {}
         for name, repo in (("old", args.old.resolve()), ("new", args.new.resolve())):
-            config = write_config(repo, data, args.iterations, work / f"{name}.yaml", args.amp)
+            config = write_config(repo, data, args.iterations, work / f"{name}.yaml", args.precision)
             checkouts[name] = (repo, config, one_cpu_thread_flags(repo))
         for round_index in range(args.rounds):
             order = ("old", "new") if round_index % 2 == 0 else ("new", "old")
@@ -99,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                 times[name].append(value)
                 print(f"round {round_index} {name}: {value:.3f} s/iteration", flush=True)
     old, new = statistics.median(times["old"]), statistics.median(times["new"])
-    print(f"{args.variant}/{args.stage}: old {old:.3f} s/iteration, new {new:.3f} (medians of {args.rounds}); "
+    print(f"{args.variant}/{args.stage} ({args.precision}): old {old:.3f} s/iteration, new {new:.3f} "
+          f"(medians of {args.rounds}); "
           f"iterations per second new / old = {old / new:.2f}x")
     return 0
 

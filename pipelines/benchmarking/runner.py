@@ -120,8 +120,10 @@ def check_memory(specs: list[VariantSpec], settings: BenchmarkSettings) -> None:
 
 
 def dtype_name(settings: BenchmarkSettings) -> str:
-    """The engine uses float16 autocast only on CUDA; elsewhere everything is float32."""
-    return "float16-amp" if settings.amp and torch.device(settings.device).type == "cuda" else "float32"
+    """What the engine computes in: float16 autocast on CUDA, bfloat16 autocast on the CPU, or float32."""
+    from methods.inference import precision_name
+
+    return precision_name(settings.amp, settings.device)
 
 
 def apply_fp32_precision(settings: BenchmarkSettings) -> str:
@@ -187,8 +189,11 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
         torch.set_num_threads(settings.threads)
     specs = [resolve_variant(v, settings, checkpoint_dir) for v in settings.variants]
     check_memory(specs, settings)
-    if settings.amp and torch.device(settings.device).type != "cuda":
-        log.warning("--amp has no effect on %s: the engine uses autocast on CUDA only", settings.device)
+    if settings.amp and torch.device(settings.device).type == "cpu":
+        from methods.inference import cpu_has_native_bfloat16
+
+        if not cpu_has_native_bfloat16():
+            log.warning("--amp on a CPU without native bfloat16: PyTorch emulates it, far slower than float32")
     if settings.tf32 is not None and torch.device(settings.device).type != "cuda":
         log.warning("--tf32 / --no-tf32 have no effect on %s (CUDA only)", settings.device)
     common = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
+from methods.inference import resolve_amp
 from methods.variants import PAPER_VARIANTS, catalogue, variant_defs
 
 DEFAULTS = {
@@ -132,7 +133,7 @@ def merge(config: dict | None, cli: dict) -> BenchmarkSettings:
         warmup=warmup,
         device=device,
         objects=objects,
-        amp=bool(values["amp"]),
+        amp=resolve_amp(values["amp"], device),
         threads=None if threads is None else int(threads),
         breakdown=bool(values["breakdown"]),
         tf32=None if values["tf32"] is None else bool(values["tf32"]),

@@ -9,8 +9,9 @@ for ``warmup`` untimed then ``iterations`` timed iterations. Per iteration the c
 into ``data`` (drawing, decoding and augmenting the clips, and moving them to the device), ``forward``
 (network and loss), ``backward`` and ``optimizer``; on CUDA each section is synchronised. The FLOPs of
 one iteration (convolutions and matrix products of forward and backward, ``torch.utils.flop_counter``)
-give the achieved GFLOP/s, printed beside this machine's own float32 matrix-product rate, measured in
-the same process with the same threads: the distance to the limit. Writes ``OUT/train_speed.csv``.
+give the achieved GFLOP/s, printed beside this machine's own matrix-product and 3x3-convolution rates in
+the precision the iteration runs in (float32, or the same autocast), measured in the same process with
+the same threads: the distance to the limit. Writes ``OUT/train_speed.csv``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ COLUMNS = [
     "variant", "stage", "backbone", "crop_height", "crop_width", "batch_size", "num_frames", "max_objects",
     "iterations", "warmup", "seconds_per_iteration", "seconds_per_iteration_min", "seconds_per_iteration_max",
     "iterations_per_second", *SECTION_COLUMNS, "gflops_per_iteration", "achieved_gflops_per_second",
-    "matmul_peak_gflops_per_second", "peak_memory_bytes", "peak_memory_kind",
+    "precision", "matmul_peak_gflops_per_second", "conv_peak_gflops_per_second", "fraction_of_conv_peak",
+    "peak_memory_bytes", "peak_memory_kind",
     "device", "torch", "threads", "commit", "config_hash",
 ]
 
@@ -48,18 +50,43 @@ class TrainBenchSettings:
     device: str
 
 
-def matmul_peak_gflops(device: str, repeats: int = 5) -> float:
-    """This machine's float32 matrix-product rate (best of ``repeats``): the limit to compare against."""
-    n = 4096 if torch.device(device).type == "cuda" else 1024
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def _best_rate(device: str, flops: float, work, repeats: int) -> float:
     clock = SectionClock(device)
     best = float("inf")
     for _ in range(repeats + 1):
         clock.seconds.clear()
-        with clock("matmul"):
-            a @ b
-        best = min(best, clock.seconds["matmul"])
-    return 2 * n**3 / best / 1e9
+        with clock("op"):
+            work()
+        best = min(best, clock.seconds["op"])
+    return flops / best / 1e9
+
+
+def matmul_peak_gflops(device: str, repeats: int = 5, amp: bool = False) -> float:
+    """This machine's matrix-product rate (best of ``repeats``) in the precision the training runs in
+    (float32, or under the same autocast): the limit to compare against."""
+    from methods.inference import amp_dtype
+
+    n = 4096 if torch.device(device).type == "cuda" else 1024
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    if amp:
+        a, b = a.to(amp_dtype(device)), b.to(amp_dtype(device))
+    return _best_rate(device, 2 * n**3, lambda: a @ b, repeats if not amp or device != "cpu" else 2)
+
+
+def conv_peak_gflops(device: str, repeats: int = 5, amp: bool = False) -> float:
+    """The rate of a 3x3 convolution of the model's typical training shape (64 -> 64 channels at 32x56,
+    batch 8, channels-last) in the training's precision: the bound of the convolution-heavy step."""
+    from methods.inference import amp_dtype
+
+    x = torch.randn(8, 64, 32, 56, device=device).to(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False).to(device, memory_format=torch.channels_last)
+    flops = 2 * 8 * 64 * 64 * 9 * 32 * 56
+
+    def work():
+        with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=amp_dtype(device), enabled=amp):
+            conv(x)
+
+    return _best_rate(device, flops, work, repeats)
 
 
 def _fresh_trainer(config: dict, variant: str, stage: str, device: torch.device):
@@ -124,8 +151,13 @@ def measure_stage(config: dict, config_path: Path | None, variant: str, stage: s
 
 def run_training_benchmark(config: dict, config_path: Path | None, settings: TrainBenchSettings) -> list[dict]:
     """One row per (variant, stage), with the provenance columns and the machine's matmul rate."""
+    from methods.inference import precision_name, resolve_amp
+    from pipelines.training.config import TrainConfig
+
     peak = PeakMemory(settings.device)
-    limit = matmul_peak_gflops(settings.device)
+    amp = resolve_amp(TrainConfig.from_dict(config.get("train")).amp, settings.device)
+    limit = matmul_peak_gflops(settings.device, amp=amp)
+    conv_limit = conv_peak_gflops(settings.device, amp=amp)
     prov = provenance(settings.device)
     prov["config_hash"] = section_hash({"train": config.get("train"), "model": config.get("model"),
                                         "data": config.get("data")})
@@ -133,7 +165,9 @@ def run_training_benchmark(config: dict, config_path: Path | None, settings: Tra
     for variant in settings.variants:
         for stage in settings.stages:
             row = measure_stage(config, config_path, variant, stage, settings, peak)
-            rows.append({**row, "matmul_peak_gflops_per_second": limit, **prov})
+            rows.append({**row, "precision": precision_name(amp, settings.device),
+                         "matmul_peak_gflops_per_second": limit, "conv_peak_gflops_per_second": conv_limit,
+                         "fraction_of_conv_peak": row["achieved_gflops_per_second"] / conv_limit, **prov})
             print(f"{variant}/{stage}: {row['iterations_per_second']:.2f} it/s ({row['seconds_per_iteration']:.3f} s/it, "
                   f"min {row['seconds_per_iteration_min']:.3f}, max {row['seconds_per_iteration_max']:.3f})", flush=True)
     return [{column: row[column] for column in COLUMNS} for row in rows]
@@ -152,7 +186,9 @@ def summary_lines(rows: list[dict]) -> list[str]:
             f"[{row['seconds_per_iteration_min']:.3f}, {row['seconds_per_iteration_max']:.3f}]\n"
             f"    {split}\n"
             f"    {row['gflops_per_iteration']:.2f} GFLOP/it -> {row['achieved_gflops_per_second']:.1f} GFLOP/s achieved, "
-            f"{row['matmul_peak_gflops_per_second']:.1f} GFLOP/s float32 matmul on this machine "
-            f"({row['achieved_gflops_per_second'] / row['matmul_peak_gflops_per_second']:.0%} of it); peak memory "
+            f"in {row['precision']}: {row['matmul_peak_gflops_per_second']:.1f} GFLOP/s matmul "
+            f"({row['achieved_gflops_per_second'] / row['matmul_peak_gflops_per_second']:.0%} of it) and "
+            f"{row['conv_peak_gflops_per_second']:.1f} GFLOP/s 3x3 conv ({row['fraction_of_conv_peak']:.0%}) in the "
+            f"same precision on this machine; peak memory "
             f"{row['peak_memory_bytes'] / 2**20:.0f} MiB ({row['peak_memory_kind']})")
     return lines

@@ -82,6 +82,9 @@ class YouTubeVOSDataset:
         first = {}
         for key, obj in self.meta[name]["objects"].items():
             frames = obj.get("frames") or []
+            if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
+                raise DataError(self.meta_path, f'video {name} object {key}: "frames" must be a list of frame '
+                                f'names (strings), got {type(frames).__name__} {frames!r:.40}')
             unknown = [f for f in frames if f not in index_of]
             if unknown:
                 raise DataError(self.meta_path, f"video {name} object {key} lists frames with no image: "

@@ -9,8 +9,9 @@ job runs (device, threads, DataLoader workers) and the seed are not recipe: they
 workflow's ``resources:`` section and ``experiments.seeds`` as command-line flags of pipelines.train::
 
     train:
-      amp: false            # mixed precision (float16 on CUDA, bfloat16 on the CPU), for training and the
-                            # workflow's prediction of the run
+      amp: auto             # mixed precision for training and the workflow's prediction of the run:
+                            # auto (float16 on CUDA, bfloat16 on a CPU with native bfloat16, else
+                            # float32), true or false
       checkpoint_every: 50  # iterations between resumable state files
       log_every: 10         # iterations between loss.csv rows (averaged over the window)
       allow_untrained_backbone: false   # see below
@@ -23,10 +24,14 @@ workflow's ``resources:`` section and ``experiments.seeds`` as command-line flag
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from methods.inference import AMP_SETTINGS
+
 LR_SCHEDULES = ("constant", "cosine")
+MAX_LR = 1.0  # the schema's bound too: no Adam recipe of this network trains above it
 MAIN_DATASETS = ("davis2017", "davis2016", "youtubevos")
 SKIP_UNITS = ("iterations", "epochs")
 
@@ -74,9 +79,12 @@ class StageConfig:
     def validate(self, where: str) -> None:
         _check_positive(where, iterations=self.iterations, batch_size=self.batch_size,
                         max_objects=self.max_objects)
-        if not self.lr > 0:
-            raise ValueError(f"{where}.lr: must be > 0, got {self.lr}")
+        if not 0 < self.lr <= MAX_LR:
+            raise ValueError(f"{where}.lr: must be finite, > 0 and <= {MAX_LR:g} (Adam diverges above), got {self.lr}")
         _check_nonneg(where, weight_decay=self.weight_decay, grad_clip=self.grad_clip, warmup=self.warmup)
+        for name in ("weight_decay", "grad_clip"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{where}.{name}: must be finite, got {getattr(self, name)}")
         if self.warmup >= self.iterations:
             raise ValueError(f"{where}.warmup: {self.warmup} must be below iterations ({self.iterations})")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -133,7 +141,7 @@ class TrainConfig:
     """``allow_untrained_backbone``: frozen BatchNorm (``model.freeze_bn``) is meant for a pretrained
     backbone (``model.weights``); training with it on a random backbone is refused unless this is set."""
 
-    amp: bool = False
+    amp: bool | str = "auto"
     checkpoint_every: int = 50
     log_every: int = 10
     allow_untrained_backbone: bool = False
@@ -189,6 +197,10 @@ def _build(cls, data: Any, where: str):
         key = f"{where}.{name}"
         if name in _NESTED:
             values[name] = _build(_NESTED[name], value, key)
+        elif name == "amp":
+            if value not in AMP_SETTINGS or (isinstance(value, int) and not isinstance(value, bool)):
+                raise ValueError(f"{key}: expected auto, true or false, got {value!r}")
+            values[name] = value
         else:
             values[name] = _coerce(key, value, fields[name].default, fields[name])
     return cls(**values)

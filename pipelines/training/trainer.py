@@ -9,20 +9,31 @@ training benchmark's clock); None costs nothing.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import torch
 from torch import nn
 
-from methods.inference import amp_dtype
+from methods.inference import amp_dtype, cpu_has_native_bfloat16, resolve_amp
 from pipelines.training.config import StageConfig
 from pipelines.training.data import derive_seed, seed_everything
+
+log = logging.getLogger("gvos.train")
 
 STEP_SECTIONS = ("data", "forward", "backward", "optimizer")
 RNG_STREAM = 1_000_003  # offset of the per-step RNG stream (dropout) from the data slots' streams
 
 SectionHook = Callable[[str], AbstractContextManager]
+
+
+class NonFiniteTraining(ValueError):
+    """The loss or the gradient of an iteration is NaN or infinite; the optimiser step was not taken."""
+
+    def __init__(self, what: str, iteration: int, lr: float):
+        self.what, self.iteration, self.lr = what, iteration, lr
+        super().__init__(f"non-finite {what} at iteration {iteration + 1} (lr {lr:g})")
 
 
 def configure_torch(device: torch.device) -> None:
@@ -37,7 +48,7 @@ def configure_torch(device: torch.device) -> None:
 class Trainer:
     """Model, Adam optimiser and gradient scaler of one run on one device (DDP-wrapped when world > 1)."""
 
-    def __init__(self, model: nn.Module, stage_cfg: StageConfig, device: torch.device, amp: bool = False,
+    def __init__(self, model: nn.Module, stage_cfg: StageConfig, device: torch.device, amp: bool | str = False,
                  seed: int = 0, rank: int = 0, world: int = 1, channels_last: bool = True):
         # channels-last convolutions: 14% faster training steps on the CPU (measured, issue 15)
         self.model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
@@ -47,7 +58,10 @@ class Trainer:
         self.seed, self.rank = seed, rank
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=stage_cfg.lr, weight_decay=stage_cfg.weight_decay)
-        self.amp = bool(amp)  # autocast: float16 with a gradient scaler on CUDA, bfloat16 on the CPU
+        self.amp = resolve_amp(amp, device)  # autocast: float16 with a gradient scaler on CUDA, bfloat16 on the CPU
+        if self.amp and device.type == "cpu" and not cpu_has_native_bfloat16() and rank == 0:
+            log.warning("train.amp is on but this CPU has no native bfloat16: PyTorch emulates it, several "
+                        "times slower than float32 (train.amp: auto picks float32 here)")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and device.type == "cuda")
         self.net = self.model
         if world > 1:
@@ -61,7 +75,10 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
+        if self.scaler.is_enabled() and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        elif self.scaler.is_enabled():  # saved without a scaler (CPU, float32): it starts from its defaults
+            log.warning("the resumed state has no gradient-scaler state (saved without float16); starting it fresh")
 
     def step(self, batch: dict[str, torch.Tensor], iteration: int,
              hook: SectionHook | None = None) -> tuple[torch.Tensor, dict[str, float]]:
@@ -83,13 +100,19 @@ class Trainer:
                 output = self.net(frames, masks[:, 0], valid)
             loss, parts = total_loss({k: v.float() for k, v in output.items()}, masks[:, 1:], valid)
         parts.pop("total", None)  # the same number as loss
+        if not torch.isfinite(loss):
+            raise NonFiniteTraining("loss", iteration, lr)
         with section("backward"):
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
         with section("optimizer"):
-            if self.cfg.grad_clip > 0:
-                self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+            self.scaler.unscale_(self.optimizer)
+            clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
+            norm = torch.nn.utils.clip_grad_norm_(self.params, clip)  # the norm before clipping
+            # float16's scaler skips a step with inf gradients and lowers its scale: normal, not divergence
+            if not torch.isfinite(norm) and not self.scaler.is_enabled():
+                raise NonFiniteTraining("gradient", iteration, lr)
             self.scaler.step(self.optimizer)
             self.scaler.update()
+        parts["grad_norm"] = float(norm)
         return loss.detach(), parts
