@@ -1,5 +1,6 @@
 """The claims table: the paired two-way bootstrap on cases with a known interval, paired against unpaired,
-the verdict rule on each outcome, and the table from per-object and speed results."""
+the coverage of the claims' interval (paired_interval) against it, the verdict rule on each outcome, and
+the table from per-object and speed results."""
 
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ def test_full_report_lists_every_figure_and_table(tmp_path):
     assert "Not available" not in text
     assert "synthetic" in text and "cpu: test" in text and "abc123" in text
     assert text.index('id="claims"') < text.index('id="table1"') < text.index('id="fig7"')
-    assert "1.2 [-0.5, 2.9]" in text and 'class="inconclusive"' in text and "paired two-way bootstrap" in text
+    assert "1.2 [-0.5, 2.9]" in text and 'class="inconclusive"' in text and "paired interval over seeds and sequences" in text
     assert "2.12 [1.90, 2.30]" in text  # a ratio keeps two decimals
     assert "0.426" in text  # seconds per iteration: three significant digits
     table2 = text[text.index('id="table2"'):text.index('id="table4"')]
