@@ -24,6 +24,7 @@ it (the benchmark's per-section clock and FLOP counter); None, the default, cost
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -54,16 +55,26 @@ def amp_dtype(device: torch.device) -> torch.dtype:
     return torch.float16 if torch.device(device).type == "cuda" else torch.bfloat16
 
 
+def is_amp_setting(value: object) -> bool:
+    """One of AMP_SETTINGS as the config spells it (true, false or auto; not 1 or 0)."""
+    return isinstance(value, bool) or value == "auto"
+
+
+@functools.cache
+def _this_cpuinfo() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
 def cpu_has_native_bfloat16(cpuinfo: str | None = None) -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (x86 flags avx512_bf16 / amx_bf16, Arm bf16).
     Without it PyTorch emulates bfloat16 matrix products, measured 90x slower than float32 on an AVX2
     AMD EPYC (docs/findings.md), so ``auto`` trains and predicts in float32 there."""
     if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-                cpuinfo = handle.read()
-        except OSError:
-            return False
+        cpuinfo = _this_cpuinfo()
     for line in cpuinfo.splitlines():
         if line.split(":")[0].strip() in ("flags", "Features"):
             flags = set(line.partition(":")[2].split())
@@ -76,11 +87,16 @@ def resolve_amp(setting: str | bool, device: str | torch.device) -> bool:
     ``device``. An explicit on is honoured even where it is slow."""
     if isinstance(setting, str):
         setting = {"on": True, "true": True, "off": False, "false": False, "auto": "auto"}.get(setting.lower(), setting)
-    if setting not in AMP_SETTINGS:
+    if not is_amp_setting(setting):
         raise ValueError(f"amp: expected auto, true or false, got {setting!r}")
     if setting != "auto":
-        return bool(setting)
+        return setting
     return torch.device(device).type == "cuda" or cpu_has_native_bfloat16()
+
+
+def emulates_bfloat16(amp: bool, device: str | torch.device) -> bool:
+    """Autocast on a CPU without native bfloat16: PyTorch emulates it, several times slower than float32."""
+    return amp and torch.device(device).type == "cpu" and not cpu_has_native_bfloat16()
 
 
 def precision_name(amp: bool, device: str | torch.device) -> str:

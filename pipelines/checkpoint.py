@@ -47,9 +47,9 @@ def restore_rng(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         # a run resumed with fewer (or more) visible GPUs than it was saved with: the devices both have
-        saved = list(state["cuda"])
-        for index in range(min(len(saved), torch.cuda.device_count())):
+        saved, visible = list(state["cuda"]), torch.cuda.device_count()
+        for index in range(min(len(saved), visible)):
             torch.cuda.set_rng_state(saved[index], index)
-        if len(saved) != torch.cuda.device_count():
+        if len(saved) != visible:
             log.warning("resumed with %d visible GPUs, saved with %d: CUDA RNG restored for the first %d only",
-                        torch.cuda.device_count(), len(saved), min(len(saved), torch.cuda.device_count()))
+                        visible, len(saved), min(len(saved), visible))

@@ -88,11 +88,14 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _full_disk(err: OSError, path: Path) -> OSError:
-    """A disk-full or file-size error that names the file being written (torch.save and pandas do not)."""
+def _naming_the_file(err: BaseException, path: Path) -> OSError | None:
+    """The disk-full or file-size error ``err`` as an OSError naming ``path`` (torch.save and pandas do not
+    name it; torch.save's zip writer says "unexpected pos" / "file write failed"), or None if it is another."""
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) and not err.filename:
         return OSError(err.errno, os.strerror(err.errno), str(path))
-    return err
+    if isinstance(err, RuntimeError) and ("unexpected pos" in str(err) or "file write failed" in str(err)):
+        return OSError(errno.ENOSPC, "could not write the whole file (disk full or file too large?)", str(path))
+    return None
 
 
 def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
@@ -107,17 +110,11 @@ def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
         save(tmp)
         os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
-    except OSError as err:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
-        raise _full_disk(err, path) from err
-    except RuntimeError as err:  # torch.save reports a full disk as "unexpected pos ..." from its zip writer
-        Path(tmp).unlink(missing_ok=True)
-        if "unexpected pos" in str(err) or "file write failed" in str(err):
-            raise OSError(errno.ENOSPC, "could not write the whole file (disk full or file too large?)",
-                          str(path)) from err
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        named = _naming_the_file(err, path)
+        if named is not None:
+            raise named from err
         raise
 
 
@@ -215,8 +212,8 @@ class OutputFolder:
         assert self.path is not None
         if exc_type is not None:
             shutil.rmtree(self.path, ignore_errors=True)
-            named = _full_disk(exc, self.target) if isinstance(exc, OSError) else exc
-            if named is not exc:
+            named = _naming_the_file(exc, self.target)
+            if named is not None:
                 raise named from exc
             return
         if self.target.exists():

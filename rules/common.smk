@@ -24,6 +24,7 @@ from pipelines.benchmarking.settings import parse_size  # noqa: E402
 from pipelines.data.synthetic.presets import FORMAT_VERSION as SYNTHETIC_FORMAT, get_preset  # noqa: E402
 from pipelines.provenance import BASELINE_STAGE, run_hash as _run_hash, section_hash  # noqa: E402
 from pipelines.training.config import TrainConfig  # noqa: E402
+from pipelines.training.data import holdout_problem  # noqa: E402
 from report.outputs import FIGURES as REPORT_FIGURES, TABLES as REPORT_TABLES  # noqa: E402
 
 # Every CLI runs with the interpreter that runs snakemake (the project venv), with the repository
@@ -122,9 +123,9 @@ def _davis_train_videos():
 
 if "davis2017" in _MAIN_DATASETS and TRAIN_CONFIG.main.holdout:
     _videos = _davis_train_videos()
-    if _videos is not None and TRAIN_CONFIG.main.holdout >= _videos:
-        config_error(f"train.main.holdout: {TRAIN_CONFIG.main.holdout} held-out videos leave none of the "
-                     f"{_videos} DAVIS-2017 train videos to train on")
+    _problem = None if _videos is None else holdout_problem(TRAIN_CONFIG.main.holdout, _videos)
+    if _problem:
+        config_error(_problem)
 
 # ---- the paper's tables, read by the report
 PAPER_DIR = config["report"].get("paper_dir") or str(REPO / "report" / "paper_tables")

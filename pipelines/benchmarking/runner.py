@@ -189,11 +189,10 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
         torch.set_num_threads(settings.threads)
     specs = [resolve_variant(v, settings, checkpoint_dir) for v in settings.variants]
     check_memory(specs, settings)
-    if settings.amp and torch.device(settings.device).type == "cpu":
-        from methods.inference import cpu_has_native_bfloat16
+    from methods.inference import emulates_bfloat16
 
-        if not cpu_has_native_bfloat16():
-            log.warning("--amp on a CPU without native bfloat16: PyTorch emulates it, far slower than float32")
+    if emulates_bfloat16(settings.amp, settings.device):
+        log.warning("--amp on a CPU without native bfloat16: PyTorch emulates it, far slower than float32")
     if settings.tf32 is not None and torch.device(settings.device).type != "cuda":
         log.warning("--tf32 / --no-tf32 have no effect on %s (CUDA only)", settings.device)
     common = {

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from methods.inference import AMP_SETTINGS
+from methods.inference import is_amp_setting
 
 LR_SCHEDULES = ("constant", "cosine")
 MAX_LR = 1.0  # the schema's bound too: no Adam recipe of this network trains above it
@@ -198,7 +198,7 @@ def _build(cls, data: Any, where: str):
         if name in _NESTED:
             values[name] = _build(_NESTED[name], value, key)
         elif name == "amp":
-            if value not in AMP_SETTINGS or (isinstance(value, int) and not isinstance(value, bool)):
+            if not is_amp_setting(value):
                 raise ValueError(f"{key}: expected auto, true or false, got {value!r}")
             values[name] = value
         else:

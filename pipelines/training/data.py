@@ -38,10 +38,19 @@ def holdout_names(stage_cfg: StageConfig, data_section: dict, config_path: Path 
     from pipelines.data.davis import DavisDataset
 
     names = DavisDataset(dataset_root(data_section, "davis", config_path), year="2017", split="train").sequences
-    if count >= len(names):
-        raise DataError(config_path, f"train.main.holdout: {count} held-out videos leave none of the "
-                                     f"{len(names)} DAVIS-2017 train videos to train on")
+    problem = holdout_problem(count, len(names))
+    if problem:
+        raise DataError(config_path, problem)
     return names[-count:]
+
+
+def holdout_problem(count: int, videos: int) -> str | None:
+    """Why holding out ``count`` of ``videos`` DAVIS-2017 train videos is refused, or None (the workflow's
+    dry run asks the same before the data exist)."""
+    if count >= videos:
+        return (f"train.main.holdout: {count} held-out videos leave none of the {videos} DAVIS-2017 train "
+                "videos to train on")
+    return None
 
 
 def build_clip_dataset(stage: str, stage_cfg: StageConfig, data_section: dict, config_path: Path | None, seed: int):

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 import torch
 from torch import nn
 
-from methods.inference import amp_dtype, cpu_has_native_bfloat16, resolve_amp
+from methods.inference import amp_dtype, emulates_bfloat16, resolve_amp
 from pipelines.training.config import StageConfig
 from pipelines.training.data import derive_seed, seed_everything
 
@@ -59,7 +59,7 @@ class Trainer:
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=stage_cfg.lr, weight_decay=stage_cfg.weight_decay)
         self.amp = resolve_amp(amp, device)  # autocast: float16 with a gradient scaler on CUDA, bfloat16 on the CPU
-        if self.amp and device.type == "cpu" and not cpu_has_native_bfloat16() and rank == 0:
+        if emulates_bfloat16(self.amp, device) and rank == 0:
             log.warning("train.amp is on but this CPU has no native bfloat16: PyTorch emulates it, several "
                         "times slower than float32 (train.amp: auto picks float32 here)")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and device.type == "cuda")
