@@ -24,9 +24,11 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 report: $(STAMP)
+	$(PY) -m pipelines.config_file config/config.yaml
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report
 
 smoke: $(STAMP)
+	$(PY) -m pipelines.config_file config/smoke.yaml
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report --configfile config/smoke.yaml
 
 clean:

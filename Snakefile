@@ -7,14 +7,27 @@
 #             folders, model and train keys) run in rules/common.smk before any job starts.
 
 import os
+import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
 
 
 # next to this file, so that `--directory` elsewhere still finds the default config
-configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+DEFAULT_CONFIGFILE = os.path.join(workflow.basedir, "config", "config.yaml")
+sys.path.insert(0, workflow.basedir)
+from pipelines.config_file import load_config as _load_config  # noqa: E402
+from pipelines.files import DataError as _DataError  # noqa: E402
+
+try:  # snakemake's own message for a file that is not YAML does not name it
+    _load_config(DEFAULT_CONFIGFILE)
+except _DataError as err:
+    raise WorkflowError(f"config error: {err}") from None
+
+
+configfile: DEFAULT_CONFIGFILE
 
 
 validate(config, "config/schema.yaml")

@@ -34,13 +34,15 @@ from pipelines.config_file import load_config
 from pipelines.evaluation.metrics import HEADLINE, HEADLINE_PARTS, METRICS, global_columns, object_columns
 from pipelines.files import DataError, atomic_save, check_output_folder
 from pipelines.intervals import bootstrap_interval, seed_interval
-from pipelines.provenance import BASELINE_STAGE, git_commit, run_hash
+from pipelines.provenance import BASELINE_STAGE, REPO_ROOT, changed_keys, git_commit, run_hash
 
 DATASET_SPLITS = {"davis2017": "val", "davis2016": "val", "youtubevos": "valid"}
 RUN_KEYS = ["variant", "stage", "seed", "dataset", "split"]
 PROVENANCE_KEYS = ["data", "train_data", "device", "commit", "config_hash"]
 LOSS_PATH = re.compile(r"(?P<variant>[^/]+)/(?P<stage>[^/]+)/seed(?P<seed>\d+)/loss\.csv$")
 OBJECT_EXTRA = ["category", "seen"]
+DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"
+RUNS_COLUMNS = ["variant", "stage", "seed", "run_hash", "commit", "device", "precision", "changed_keys"]
 
 
 def accuracy_metrics() -> list[str]:
@@ -117,14 +119,8 @@ def identity(config: dict, variant: str, stage: str, seed: int, dataset: str, sp
 
 
 def run_device(run_dir: str | Path | None, stage: str) -> str:
-    """The device a run trained on, as pipelines.train recorded it in RUN_DIR/config.yaml; 'none' for a
-    non-learned baseline, 'unknown' where no run folder says."""
-    if stage == BASELINE_STAGE:
-        return "none"
-    path = Path(run_dir) / "config.yaml" if run_dir else None
-    if path is None or not path.is_file():
-        return "unknown"
-    return str((load_config(path).get("run") or {}).get("device") or "unknown")
+    """The device a run trained on, as pipelines.train recorded it in RUN_DIR/config.yaml."""
+    return run_record(run_dir, stage, "device")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -244,6 +240,37 @@ def validation_table(losses: list[Path]) -> pd.DataFrame:
     return table.sort_values(["variant", "stage", "seed", "iteration"], kind="stable").reset_index(drop=True)
 
 
+def run_record(run_dir: Path | None, stage: str, key: str) -> str:
+    """One value of the ``run:`` block pipelines.train wrote in RUN_DIR/config.yaml ('none' for a baseline,
+    'unknown' where no run folder says)."""
+    if stage == BASELINE_STAGE:
+        return "none"
+    path = Path(run_dir) / "config.yaml" if run_dir else None
+    if path is None or not path.is_file():
+        return "unknown"
+    return str((load_config(path).get("run") or {}).get(key) or "unknown")
+
+
+def runs_table(accuracy: pd.DataFrame, losses: list[Path], config: dict, default: dict) -> pd.DataFrame:
+    """Provenance, one row per run (evaluated or trained): variant, stage, seed, run hash, commit, device,
+    precision, and the settings the run depends on that differ from the default config."""
+    runs: dict[tuple, Path | None] = {}
+    for row in accuracy[["variant", "stage", "seed"]].drop_duplicates().itertuples(index=False):
+        runs[(row.variant, row.stage, int(row.seed))] = None
+    for path in losses:
+        match = LOSS_PATH.search(Path(path).as_posix())
+        if match is not None:
+            runs[(match["variant"], match["stage"], int(match["seed"]))] = Path(path).parent
+    rows = []
+    for (variant, stage, seed), folder in sorted(runs.items()):
+        changed = changed_keys(config, default, stage)
+        rows.append({"variant": variant, "stage": stage, "seed": seed,
+                     "run_hash": run_hash(config, variant, stage, seed), "commit": git_commit(),
+                     "device": run_record(folder, stage, "device"), "precision": run_record(folder, stage, "precision"),
+                     "changed_keys": "; ".join(changed) if changed else "none"})
+    return pd.DataFrame(rows, columns=RUNS_COLUMNS)
+
+
 def per_attribute_table(per_sequence: pd.DataFrame, attributes: dict[str, Path]) -> pd.DataFrame:
     """J&F of every run (variant, stage) per attribute: mean over seeds of the object mean over the videos
     with (has=1) and without (has=0) the attribute. attributes: dataset -> its attributes.csv."""
@@ -315,8 +342,10 @@ def cmd_tables(args: argparse.Namespace) -> int:
     validation = validation_table([Path(p) for p in args.losses])
     attributes = dict(item.split("=", 1) for item in args.attributes)
     per_attribute = per_attribute_table(per_sequence, attributes)
+    runs = runs_table(accuracy, [Path(p) for p in args.losses], config, load_config(args.default_config))
     for name, frame in (("accuracy", accuracy), ("accuracy_summary", summary), ("per_sequence", per_sequence),
-                        ("training_loss", losses), ("validation", validation), ("per_attribute", per_attribute)):
+                        ("training_loss", losses), ("validation", validation), ("per_attribute", per_attribute),
+                        ("runs", runs)):
         write_csv(frame, out / f"{name}.csv")
         print(f"{out / name}.csv: {len(frame)} rows")
     return 0
@@ -346,6 +375,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     tables.add_argument("--losses", nargs="*", default=[], help="runs/<variant>/<stage>/seed<N>/loss.csv files")
     tables.add_argument("--attributes", nargs="*", default=[],
                         help="DATASET=attributes.csv pairs (the synthetic data's per-sequence attributes)")
+    tables.add_argument("--default-config", default=str(DEFAULT_CONFIG),
+                        help="the config runs are compared with in results/runs.csv (changed_keys)")
     tables.add_argument("--out", required=True, help="results folder")
     times = commands.add_parser("rule-times", help="benchmarks/**/*.tsv -> time and CPU seconds per kind of job")
     times.add_argument("--benchmarks", default="benchmarks")

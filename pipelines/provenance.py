@@ -66,7 +66,16 @@ def run_hash(config: dict, variant: str, stage: str, seed: int) -> str:
         return config_hash({"data": config.get("data"), "variant": variant})
     from methods.variants import model_config, variant_defs
 
-    model = model_config(variant, config.get("model"), variant_defs(config)).to_dict()
+    sections = run_sections(config, stage)
+    sections["model"] = model_config(variant, config.get("model"), variant_defs(config)).to_dict()
+    return config_hash({**sections, "variant": variant, "stage": stage, "seed": int(seed)})
+
+
+def run_sections(config: dict, stage: str) -> dict:
+    """The config sections a run of ``stage`` depends on, as written (data, model, and train without
+    bookkeeping keys or the schedule of a stage the run does not train); a baseline: data only."""
+    if stage == BASELINE_STAGE:
+        return {"data": copy.deepcopy(config.get("data"))}
     train = copy.deepcopy(config.get("train") or {})
     for key in BOOKKEEPING_TRAIN_KEYS:
         train.pop(key, None)
@@ -74,8 +83,26 @@ def run_hash(config: dict, variant: str, stage: str, seed: int) -> str:
         train.pop("main", None)
     elif stage == "main_only":
         train.pop("pretrain", None)
-    return config_hash({"data": config.get("data"), "model": model, "train": train,
-                        "variant": variant, "stage": stage, "seed": int(seed)})
+    return {"data": copy.deepcopy(config.get("data")), "model": copy.deepcopy(config.get("model")), "train": train}
+
+
+def _flat(value, prefix: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def changed_keys(config: dict, default: dict, stage: str) -> list[str]:
+    """``key=value`` for every setting a run of ``stage`` depends on whose value differs from ``default``
+    (the repository's config/config.yaml): what makes this run differ from the embedded default."""
+    ours, theirs = _flat(run_sections(config, stage)), _flat(run_sections(default, stage))
+    missing = object()
+    return [f"{key}={json.dumps(value, default=str)}" for key, value in sorted(ours.items())
+            if theirs.get(key, missing) != value] + \
+        [f"{key} unset" for key in sorted(set(theirs) - set(ours))]
 
 
 def device_name(device) -> str:

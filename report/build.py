@@ -95,7 +95,8 @@ def provenance(results: dict) -> dict[str, str]:
         "trained on": ", ".join(distinct(results, "train_data")) or "unknown",
         "device": "; ".join(distinct(results, "device")) or "unknown",
         "commit": ", ".join(distinct(results, "commit")) or "unknown",
-        "config hash": ", ".join(distinct(results, "config_hash")[:12]) or "unknown",
+        "runs": (f"{len(results['runs'])} (one row each in the provenance section below)"
+                 if results.get("runs") is not None else "unknown (no results/runs.csv)"),
         "torch": ", ".join(distinct(results, "torch")) or "unknown",
         "generated": dt.datetime.now().isoformat(timespec="seconds"),
     }
@@ -186,6 +187,9 @@ def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Se
         Section("cost", "What this run cost, by kind of job", "Snakemake's own measurement of every job "
                 "(benchmarks/**/*.tsv): wall and CPU seconds summed per kind of job, and the CPU seconds per seed "
                 "of the whole run.", "table", tables.rule_times(results), why("rule_times")),
+        Section("provenance", "Provenance: one row per run", "Every run's hash (the one its checkpoint and "
+                "result rows carry), the commit, the device and precision it trained in, and the settings it depends "
+                "on that differ from the repository's config/config.yaml.", "table", tables.runs(results), why("runs")),
         Section("differences", "Where we differ from the paper", "Choices the paper leaves open or that differ "
                 "from its text, each a config key or a documented module choice.", "text", notes.DIFFERENCES_HTML),
     ]

@@ -23,4 +23,5 @@ TABLES = {
     "memory_vs_t": "Table 3: memory versus t",
     "train_speed": "Training",
     "rule_times": "Cost of the run",
+    "runs": "Provenance",
 }

@@ -269,6 +269,14 @@ def rule_times(results: dict) -> pd.DataFrame | None:
                                  "max_rss_mb": "peak RSS MB", "per_seed_jobs": "jobs per seed"})
 
 
+def runs(results: dict) -> pd.DataFrame | None:
+    """Provenance, one row per run (results/runs.csv), the changed settings one per line."""
+    table = results.get("runs")
+    if table is None:
+        return None
+    return table.rename(columns={"run_hash": "run hash", "changed_keys": "settings that differ from the default"})
+
+
 def speed_overview(results: dict) -> pd.DataFrame | None:
     speed = results.get("speed")
     if speed is None:

@@ -26,6 +26,7 @@ from pipelines.provenance import BASELINE_STAGE, run_hash as _run_hash, section_
 from pipelines.training.config import TrainConfig  # noqa: E402
 from pipelines.training.data import holdout_problem  # noqa: E402
 from report.outputs import FIGURES as REPORT_FIGURES, TABLES as REPORT_TABLES  # noqa: E402
+from report.results import RESULT_FILES  # noqa: E402
 
 # Every CLI runs with the interpreter that runs snakemake (the project venv), with the repository
 # first on the import path: with --directory elsewhere, the workdir's report/ output folder must not
@@ -154,9 +155,7 @@ def _write_effective_config(path, content):
 
 _write_effective_config(EFFECTIVE_CONFIG, EFFECTIVE)
 
-RESULT_TABLES = [f"results/{name}.csv" for name in
-                 ("claims", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
-                  "validation", "speed", "memory_vs_t", "train_speed", "rule_times")]
+RESULT_TABLES = [f"results/{name}.csv" for name in RESULT_FILES]
 """The tables results/README.md documents: targets of the default rule and inputs of the report."""
 
 

@@ -41,6 +41,7 @@ rule collect:
         losses=loss_files(),
         data=[data_input(DATASET_ROOT_KEY[d]) for d in ATTRIBUTE_DATASETS],  # their attributes.csv
         code=str(REPO / "pipelines" / "collect.py"),
+        default_config=str(REPO / "config" / "config.yaml"),  # runs.csv: the keys that differ from it
     output:
         accuracy="results/accuracy.csv",
         summary=reported_table("accuracy_summary"),
@@ -48,6 +49,7 @@ rule collect:
         training_loss="results/training_loss.csv",
         validation="results/validation.csv",
         per_attribute=reported_table("per_attribute"),
+        runs=reported_table("runs"),
     params:
         bootstrap=config["evaluate"],
         attributes=" ".join(f"{d}={dataset_root(d)}/attributes.csv" for d in ATTRIBUTE_DATASETS),

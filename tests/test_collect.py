@@ -133,6 +133,51 @@ def test_tables_from_per_run_outputs(monkeypatch, tmp_path, config_file):
     assert {"iteration", "loss", "lr", "variant", "seed", "config_hash"} <= set(loss.columns)
 
 
+def test_runs_table_has_one_row_per_run_with_its_hash_and_the_keys_that_differ(monkeypatch, tmp_path, config_file):
+    """Provenance: baseline and learned runs, each with the run hash its rows carry, the precision its
+    run folder recorded, and only the changed settings it depends on (main.lr is not a pretrain_only key)."""
+    default = {**CONFIG, "train": {"pretrain": {"iterations": 2}, "main": {"iterations": 3, "lr": 1e-4}},
+               "evaluate": {"bootstrap_samples": 9}}
+    default_file = tmp_path / "default.yaml"
+    default_file.write_text(yaml.safe_dump(default))
+    summaries = [run_evaluate(monkeypatch, tmp_path, config_file, "copy_first_frame", "none", 0, "davis2017",
+                              fake_result([0.1, 0.2], [0.1, 0.2])) / "global.csv"]
+    losses = []
+    for stage in ("pretrain_only", "main_only"):
+        folder = tmp_path / "runs" / "gvos_scm" / stage / "seed1"
+        folder.mkdir(parents=True)
+        pd.DataFrame({"iteration": [1], "loss": [1.0]}).to_csv(folder / "loss.csv", index=False)
+        (folder / "config.yaml").write_text(yaml.safe_dump({"run": {"device": "cpu: test", "precision": "float32"}}))
+        losses.append(folder / "loss.csv")
+    out = tmp_path / "results"
+    collect.main(["tables", "--config", str(config_file), "--default-config", str(default_file), "--out", str(out),
+                  "--evaluations", *map(str, summaries), "--losses", *map(str, losses)])
+
+    runs = pd.read_csv(out / "runs.csv").set_index(["variant", "stage"])
+    assert list(runs.index) == [("copy_first_frame", "none"), ("gvos_scm", "main_only"), ("gvos_scm", "pretrain_only")]
+    main = runs.loc[("gvos_scm", "main_only")]
+    assert main["run_hash"] == run_hash(CONFIG, "gvos_scm", "main_only", 1)
+    assert main["precision"] == "float32" and main["device"] == "cpu: test"
+    assert main["changed_keys"] == "train.main.lr unset"
+    assert runs.loc[("gvos_scm", "pretrain_only"), "changed_keys"] == "none"
+    assert runs.loc[("copy_first_frame", "none"), "precision"] == "none"
+    accuracy = pd.read_csv(out / "accuracy.csv")
+    assert accuracy["config_hash"].iloc[0] == runs.loc[("copy_first_frame", "none"), "run_hash"]
+
+
+def test_changed_keys_name_each_differing_setting_with_its_value():
+    from pipelines.provenance import changed_keys
+
+    default = {"data": {"synthetic": {"preset": "default"}}, "model": {"key_dim": 64},
+               "train": {"log_every": 10, "main": {"lr": 1e-4, "iterations": 600}, "pretrain": {"lr": 1e-5}}}
+    edited = {"data": {"synthetic": {"preset": "default"}}, "model": {"key_dim": 32},
+              "train": {"log_every": 1, "main": {"lr": 1e-4, "iterations": 900}, "pretrain": {"lr": 1e-5}}}
+    assert changed_keys(edited, default, "main_only") == ["model.key_dim=32", "train.main.iterations=900"]
+    assert changed_keys(edited, default, "pretrain_only") == ["model.key_dim=32"]
+    assert changed_keys(edited, default, "none") == []  # a baseline depends on the data only
+    assert changed_keys(default, default, "full") == []
+
+
 def test_tables_reject_a_loss_log_without_loss_column(tmp_path, config_file, capsys):
     path = tmp_path / "runs" / "gvos_scm" / "full" / "seed0" / "loss.csv"
     path.parent.mkdir(parents=True)

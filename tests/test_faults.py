@@ -564,3 +564,28 @@ def test_a_state_saved_without_a_grad_scaler_resumes_with_one(smoke_data, monkey
                         lambda state: pytest.fail("loaded an empty scaler state"))
     resumed.load_state_dict(saved)
 
+
+
+def test_tab_indented_yaml_names_the_file_and_the_line(tmp_path):
+    """Snakemake's message for a --configfile that is not YAML names neither file nor line; the suite's
+    check (run by the Makefile before snakemake, and by the Snakefile on config/config.yaml) names both."""
+    import sys
+
+    text = (REPO / "config" / "smoke.yaml").read_text().splitlines()
+    first_indented = next(i for i, line in enumerate(text) if line.startswith("  "))
+    text[first_indented] = "\t" + text[first_indented].lstrip(" ")
+    bad = tmp_path / "tabbed.yaml"
+    bad.write_text("\n".join(text) + "\n")
+    result = subprocess.run([sys.executable, "-m", "pipelines.config_file", str(REPO / "config" / "smoke.yaml"),
+                             str(bad)], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 2
+    assert f"{bad}: line {first_indented + 1} is indented with a tab" in result.stderr
+    assert "Traceback" not in result.stderr
+    ok = subprocess.run([sys.executable, "-m", "pipelines.config_file", str(REPO / "config" / "config.yaml")],
+                        capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("train:\n  main: {lr: [1e-4\n")
+    result = subprocess.run([sys.executable, "-m", "pipelines.config_file", str(broken)], capture_output=True,
+                            text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 2 and f"{broken}: not valid YAML (line 3, column 1" in result.stderr

@@ -15,7 +15,7 @@ from report.paper import PAPER_FILES, default_paper_dir
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
 SECTION_IDS = ["claims", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
                "validation", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
-               "accuracy", "speed", "cost"]
+               "accuracy", "speed", "cost", "provenance"]
 FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
            "training_loss.png", "validation.png", "stage_switch.png", "attributes.png"]
 RUNS = [("gvos_scm", "pretrain_only"), ("gvos_scm", "main_only"), ("gvos_scm", "full"), ("stm_read", "full"),
@@ -72,6 +72,10 @@ def write_fake_results(root: Path) -> None:
                    "gflops_per_iteration": 21.23, "achieved_gflops_per_second": 48.4,
                    "matmul_peak_gflops_per_second": 88.5, "peak_memory_bytes": 10**9, "threads": 1,
                    "device": "cpu: test"}]).to_csv(root / "train_speed.csv", index=False)
+    pd.DataFrame([{"variant": v, "stage": s, "seed": 0, "run_hash": f"hash{i}", "commit": "abc123",
+                   "device": "cpu: test", "precision": "float32",
+                   "changed_keys": "train.main.lr=0.001" if s != "none" else "none"}
+                  for i, (v, s) in enumerate(RUNS)]).to_csv(root / "runs.csv", index=False)
     pd.DataFrame([{"rule": "train", "jobs": 21, "wall_s": 1000.0, "cpu_s": 990.0, "max_rss_mb": 900.0,
                    "per_seed_jobs": 21}]).to_csv(root / "rule_times.csv", index=False)
 
@@ -95,6 +99,10 @@ def test_full_report_lists_every_figure_and_table(tmp_path):
     assert text.index('id="claims"') < text.index('id="table1"') < text.index('id="fig7"')
     assert "1.2 [-0.5, 2.9]" in text and 'class="inconclusive"' in text and "paired interval over seeds and sequences" in text
     assert "2.12 [1.90, 2.30]" in text  # a ratio keeps two decimals
+    provenance = text[text.index('id="provenance"'):]
+    for index, (variant, stage) in enumerate(RUNS):  # one row per run, with its hash
+        assert f"<tr><td>{variant}</td><td>{stage}</td><td>0</td><td>hash{index}</td>" in provenance
+    assert provenance.count("train.main.lr=0.001") == len(RUNS) - 1
     assert "0.426" in text  # seconds per iteration: three significant digits
     table2 = text[text.index('id="table2"'):text.index('id="table4"')]
     assert "<td>0.123</td>" in table2  # gvos_scm's seconds per frame, not "0.1"
