@@ -134,6 +134,28 @@ if not (Path(PAPER_DIR).expanduser() / "results_davis17.csv").is_file():
     config_error(f"report.paper_dir: {PAPER_DIR}: no results_davis17.csv there; the report's literature rows "
                  "(Tables 1-6, 'as reported by the paper') come from this folder (null: the shipped tables)")
 
+
+# ---- how a training job starts
+def train_command():
+    """How a training job starts: `python -m pipelines.train`, or with resources.train.gpu > 1 one process
+    per GPU under torchrun (torch.distributed.run) on the job's node, the batch split over the ranks."""
+    train_res = RES.get("train") or {}
+    gpus = int(train_res.get("gpu", 0))
+    if gpus <= 1:
+        return f"{PY} -m pipelines.train"
+    if train_res.get("device", "auto") == "cpu":
+        config_error(f"resources.train.gpu: {gpus} GPUs asked for with resources.train.device: cpu")
+    for stage in ("pretrain", "main"):
+        batch = int(getattr(TRAIN_CONFIG, stage).batch_size)
+        if batch % gpus:
+            config_error(f"train.{stage}.batch_size: {batch} is not divisible by resources.train.gpu: {gpus} "
+                         "(each GPU trains an equal share of the batch)")
+    return f"{PY} -m torch.distributed.run --standalone --nproc_per_node {gpus} --module pipelines.train"
+
+
+TRAIN_COMMAND = train_command()
+
+
 # ---- the config the CLIs receive: the merged config with the dataset roots filled in
 EFFECTIVE = copy.deepcopy(config)
 EFFECTIVE["data"].update(DATA_ROOTS)
@@ -230,6 +252,8 @@ def job_placement(kind):
     job (the benchmarks, whose result they are, keep threads and device in their params)."""
     res = resources_of(kind)
     return dict(torch_threads=job_threads(kind), workers=int(res.get("workers", 0)), device=str(job_device(kind)))
+
+
 
 
 # ---- config stamps: what makes a config edit rerun exactly what it changes, in one invocation

@@ -44,7 +44,7 @@ rule train:
         **job_resources("train"),
         **job_placement("train"),
     shell:
-        "{PY} -m pipelines.train --config {EFFECTIVE_CONFIG} --variant {wildcards.variant} --stage {params.stage}"
+        "{TRAIN_COMMAND} --config {EFFECTIVE_CONFIG} --variant {wildcards.variant} --stage {params.stage}"
         " {params.init} --out {params.out} --seed {wildcards.seed} --device {resources.device}"
         " --threads {resources.torch_threads} --workers {resources.workers} --overwrite > {log} 2>&1"
 

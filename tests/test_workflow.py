@@ -83,6 +83,10 @@ def test_smoke_and_extended_dry_runs(tmp_path):
         ({"benchmark": {"size": "8x8"}}, "benchmark.size: --size '8x8'"),
         ({"benchmark": {"variants": ["copy_first_frame"]}}, "benchmark.variants: names no learned variant"),
         ({"report": {"paper_dir": "/nonexistent"}}, "report.paper_dir: /nonexistent: no results_davis17.csv"),
+        # issue 23 item 12: several GPUs per training job are launched, so they must share the batch
+        ({"resources": {"train": {"gpu": 3, "device": "cuda"}}},
+         "train.pretrain.batch_size: 4 is not divisible by resources.train.gpu: 3"),
+        ({"resources": {"train": {"gpu": 2, "device": "cpu"}}}, "resources.train.gpu: 2 GPUs asked for"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, overrides, message):
@@ -90,6 +94,23 @@ def test_bad_config_fails_before_any_job(tmp_path, overrides, message):
     assert run.returncode != 0
     assert message in run.stdout + run.stderr
     assert not (tmp_path / "logs" / "config").exists()  # failed before the effective config was written
+
+
+@pytest.mark.parametrize(("gpus", "launcher"), [
+    (0, "python -m pipelines.train --config"),
+    (1, "python -m pipelines.train --config"),
+    (2, "python -m torch.distributed.run --standalone --nproc_per_node 2 --module pipelines.train --config"),
+])
+def test_training_with_several_gpus_is_launched_one_process_per_gpu(tmp_path, gpus, launcher):
+    """resources.train.gpu > 1 starts torchrun on the job's node instead of one process that leaves the
+    other GPUs idle; the same torchrun command runs 2 gloo ranks in test_train.py::test_ddp_two_cpu_processes_match_one_process (slow)."""
+    overrides = {"resources": {"train": {"gpu": gpus, "device": "cuda" if gpus else "auto"}}}
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "1",
+               "-n", "-p", "runs/gvos_scm/main_only/seed0/checkpoint.pt", "--configfile", write_config(tmp_path, overrides)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    shell = [line for line in (run.stdout + run.stderr).splitlines() if "pipelines.train" in line]
+    assert shell and all(launcher in line for line in shell), shell
 
 
 def test_weights_that_are_not_a_state_dict_fail_at_dry_run(tmp_path):
