@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORES ?= 8
 
-.PHONY: install test test-slow lint report smoke clean
+.PHONY: install test test-slow lint report smoke gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,12 +24,14 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 report: $(STAMP)
-	$(PY) -m pipelines.config_file config/config.yaml
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report
 
 smoke: $(STAMP)
 	$(PY) -m pipelines.config_file config/smoke.yaml
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report --configfile config/smoke.yaml
+
+gpu-check: $(STAMP)
+	PYTHON=$(PY) bash scripts/gpu_check.sh
 
 clean:
 	rm -rf data runs predictions evaluations results/*.csv report/build logs benchmarks

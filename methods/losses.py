@@ -97,12 +97,15 @@ def labels_from_masks(target: Tensor, valid: Tensor) -> Tensor:
 
 
 def total_loss(output: dict[str, Tensor], target: Tensor, valid: Tensor,
-               weights: dict[str, float] | None = None) -> tuple[Tensor, dict[str, float]]:
+               weights: dict[str, float] | None = None,
+               map_count: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
     """Loss of one training forward.
 
     output: GVOSNet.forward's dict (logits (B,T-1,O+1,H,W), refined/coarse (B,T-1,O,H,W) and their
     *_logits); target (B,T-1,O,H,W) binary masks; valid (B,O) bool; weights override
-    DEFAULT_WEIGHTS (keys bce, ssim, iou, coarse, ce). Returns (scalar loss, {part: float}).
+    DEFAULT_WEIGHTS (keys bce, ssim, iou, coarse, ce); map_count, the number the hybrid terms' sums over
+    the valid maps are divided by (default: this batch's valid maps; under DDP, the global batch's over
+    the world size). Returns (scalar loss, {part: float}).
     """
     w = dict(DEFAULT_WEIGHTS)
     if weights:
@@ -115,7 +118,7 @@ def total_loss(output: dict[str, Tensor], target: Tensor, valid: Tensor,
         raise ValueError(f"target {tuple(target.shape)} / valid {tuple(valid.shape)} do not match the "
                          f"output {tuple(refined.shape)}")
     map_weight = valid.to(torch.float32)[:, None, :].expand(target.shape[:3]).reshape(-1)
-    denom = map_weight.sum().clamp(min=1.0)
+    denom = map_weight.sum().clamp(min=1.0) if map_count is None else map_count
     flat_target = target.reshape(-1, *target.shape[-2:])
 
     def hybrid(logits: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

@@ -120,7 +120,7 @@ def identity(config: dict, variant: str, stage: str, seed: int, dataset: str, sp
 
 def run_device(run_dir: str | Path | None, stage: str) -> str:
     """The device a run trained on, as pipelines.train recorded it in RUN_DIR/config.yaml."""
-    return run_record(run_dir, stage, "device")
+    return run_record(run_dir, stage, ["device"])[0]
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -240,15 +240,16 @@ def validation_table(losses: list[Path]) -> pd.DataFrame:
     return table.sort_values(["variant", "stage", "seed", "iteration"], kind="stable").reset_index(drop=True)
 
 
-def run_record(run_dir: Path | None, stage: str, key: str) -> str:
-    """One value of the ``run:`` block pipelines.train wrote in RUN_DIR/config.yaml ('none' for a baseline,
-    'unknown' where no run folder says)."""
+def run_record(run_dir: str | Path | None, stage: str, keys: list[str]) -> list[str]:
+    """Values of the ``run:`` block pipelines.train wrote in RUN_DIR/config.yaml, one per key ('none' for a
+    baseline, 'unknown' where no run folder says)."""
     if stage == BASELINE_STAGE:
-        return "none"
+        return ["none"] * len(keys)
     path = Path(run_dir) / "config.yaml" if run_dir else None
     if path is None or not path.is_file():
-        return "unknown"
-    return str((load_config(path).get("run") or {}).get(key) or "unknown")
+        return ["unknown"] * len(keys)
+    record = load_config(path).get("run") or {}
+    return [str(record.get(key) or "unknown") for key in keys]
 
 
 def runs_table(accuracy: pd.DataFrame, losses: list[Path], config: dict, default: dict) -> pd.DataFrame:
@@ -264,9 +265,10 @@ def runs_table(accuracy: pd.DataFrame, losses: list[Path], config: dict, default
     rows = []
     for (variant, stage, seed), folder in sorted(runs.items()):
         changed = changed_keys(config, default, stage)
+        device, precision = run_record(folder, stage, ["device", "precision"])
         rows.append({"variant": variant, "stage": stage, "seed": seed,
                      "run_hash": run_hash(config, variant, stage, seed), "commit": git_commit(),
-                     "device": run_record(folder, stage, "device"), "precision": run_record(folder, stage, "precision"),
+                     "device": device, "precision": precision,
                      "changed_keys": "; ".join(changed) if changed else "none"})
     return pd.DataFrame(rows, columns=RUNS_COLUMNS)
 

@@ -3,7 +3,7 @@
     python -m pipelines.config_file FILE [FILE ...]    # exit 2 with one line naming the file and line
 
 Snakemake reads a ``--configfile`` before any code of the workflow runs, and its message for a file that
-is not YAML does not name the file; this check does (the Makefile runs it before snakemake, the Snakefile
+is not YAML does not name the file; this check does (`make smoke` runs it before snakemake, the Snakefile
 before reading config/config.yaml).
 """
 

@@ -56,3 +56,19 @@ def distributed_context() -> tuple[int, int, int]:
     if world <= 1:
         return 0, 1, 0
     return int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def visible_gpus() -> int:
+    """The CUDA devices torch sees in this process (0 without CUDA)."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def job_gpus(declared: int, device: str, local_gpus: int) -> int:
+    """The GPUs a workflow job declares to the scheduler: what the config says, and at least one where
+    the job will run on this machine's GPU (device cuda, or auto with a GPU visible), so that a gpu limit
+    keeps two jobs off one card. local_gpus: the GPUs of the machine the jobs run on (0 for a cluster,
+    whose jobs get what they declare)."""
+    declared = int(declared)
+    if declared == 0 and local_gpus > 0 and str(device) != "cpu":
+        return 1
+    return declared

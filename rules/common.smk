@@ -22,6 +22,7 @@ from pipelines.collect import DATASET_SPLITS  # noqa: E402
 from pipelines.data.roots import DATASET_ROOT_KEY, SYNTHETIC_ROOT, dataset_roots, root_problems  # noqa: E402
 from pipelines.benchmarking.settings import parse_size  # noqa: E402
 from pipelines.data.synthetic.presets import FORMAT_VERSION as SYNTHETIC_FORMAT, get_preset  # noqa: E402
+from pipelines.runtime import job_gpus, visible_gpus  # noqa: E402
 from pipelines.provenance import BASELINE_STAGE, run_hash as _run_hash, section_hash  # noqa: E402
 from pipelines.training.config import TrainConfig  # noqa: E402
 from pipelines.training.data import holdout_problem  # noqa: E402
@@ -60,6 +61,15 @@ BASELINES = list(EXPERIMENTS.get("baselines") or [])
 DATASETS = list(EXPERIMENTS["datasets"])
 BENCHMARK = config["benchmark"]
 RES = config["resources"]
+
+
+def resources_of(kind):
+    return RES.get(kind) or {}
+
+
+def job_device(kind):
+    return resources_of(kind).get("device", "auto")
+
 
 for where, names in (("experiments.variants", list(VARIANT_STAGES)), ("experiments.baselines", BASELINES),
                      ("benchmark.variants", list(BENCHMARK["variants"]))):
@@ -139,11 +149,10 @@ if not (Path(PAPER_DIR).expanduser() / "results_davis17.csv").is_file():
 def train_command():
     """How a training job starts: `python -m pipelines.train`, or with resources.train.gpu > 1 one process
     per GPU under torchrun (torch.distributed.run) on the job's node, the batch split over the ranks."""
-    train_res = RES.get("train") or {}
-    gpus = int(train_res.get("gpu", 0))
+    gpus = int(resources_of("train").get("gpu", 0))
     if gpus <= 1:
         return f"{PY} -m pipelines.train"
-    if train_res.get("device", "auto") == "cpu":
+    if job_device("train") == "cpu":
         config_error(f"resources.train.gpu: {gpus} GPUs asked for with resources.train.device: cpu")
     for stage in ("pretrain", "main"):
         batch = int(getattr(TRAIN_CONFIG, stage).batch_size)
@@ -211,10 +220,6 @@ def _cpu_scale():
 CPU_SCALE = _cpu_scale()
 
 
-def resources_of(kind):
-    return RES.get(kind) or {}
-
-
 def job_threads(kind):
     """Threads of one job of this kind: what its CLI is told to use."""
     return int(resources_of(kind).get("threads", 1))
@@ -237,13 +242,24 @@ def exclusive_slots(kind):
     return max(job_slots(kind), int(cores))
 
 
+# ---- how jobs share the GPUs: on one machine, one job per card (the jobs on a card would time each other)
+LOCAL_GPUS = visible_gpus() if workflow.local_exec else 0
+
+
+def _cap_gpu_jobs():
+    """Without a gpu limit given (--resources gpu=N, profiles/local), a local run may start as many GPU
+    jobs at once as the machine has GPUs."""
+    if LOCAL_GPUS and "gpu" not in workflow.global_resources and hasattr(workflow, "register_resource"):
+        workflow.register_resource("gpu", LOCAL_GPUS)
+
+
+_cap_gpu_jobs()
+
+
 def job_resources(kind):
     res = resources_of(kind)
-    return dict(gpu=res.get("gpu", 0), mem_mb=res.get("mem_mb", 4000), runtime=res.get("runtime", 60))
-
-
-def job_device(kind):
-    return resources_of(kind).get("device", "auto")
+    return dict(gpu=job_gpus(res.get("gpu", 0), job_device(kind), LOCAL_GPUS), mem_mb=res.get("mem_mb", 4000),
+                runtime=res.get("runtime", 60))
 
 
 def job_placement(kind):

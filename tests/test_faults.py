@@ -524,6 +524,23 @@ def test_device_auto_says_why_it_falls_back_to_the_cpu(tmp_path, monkeypatch, ca
     assert real(str(tmp_path / "none")) is None
 
 
+def test_a_job_that_runs_on_this_machines_gpu_declares_one(monkeypatch):
+    """Issue 23 item 5: the default config's jobs declared gpu=0 whatever device they ran on, so no gpu
+    limit could keep two of them (a benchmark and a training) off one card."""
+    from pipelines import runtime
+
+    assert runtime.job_gpus(0, "auto", local_gpus=1) == 1
+    assert runtime.job_gpus(0, "cuda", local_gpus=2) == 1
+    assert runtime.job_gpus(0, "cpu", local_gpus=1) == 0
+    assert runtime.job_gpus(0, "auto", local_gpus=0) == 0  # a CPU machine, or a cluster: as declared
+    assert runtime.job_gpus(2, "auto", local_gpus=4) == 2
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.visible_gpus() == 0
+    common = (REPO / "rules" / "common.smk").read_text()
+    assert 'workflow.register_resource("gpu", LOCAL_GPUS)' in common
+    assert "gpu=job_gpus(" in common
+
+
 def test_only_rank_0_empties_the_run_folder_and_the_others_wait_for_it(monkeypatch):
     """Issue 23 item 7: under torchrun every rank emptied the folder before the process group existed."""
     events = []
