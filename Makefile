@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORES ?= 8
 
-.PHONY: install test test-slow lint report smoke gpu-check clean
+.PHONY: install test test-slow lint report smoke figures gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ report: $(STAMP)
 smoke: $(STAMP)
 	$(PY) -m pipelines.config_file config/smoke.yaml
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report --configfile config/smoke.yaml
+
+figures: $(STAMP)
+	$(PY) -m report.build --results results --out report/build
 
 gpu-check: $(STAMP)
 	PYTHON=$(PY) bash scripts/gpu_check.sh

@@ -2,6 +2,7 @@
 #   snakemake --cores 8 report                                 (embedded CPU default, synthetic data)
 #   snakemake --cores 2 --configfile config/smoke.yaml report  (tiny, minutes)
 #   snakemake --profile profiles/slurm --configfile config/paper.yaml report
+#   snakemake --cores 1 figures        (re-render report/build from results/*.csv only: PNG, PDF, SVG, LaTeX)
 # Rule graph: synthetic_data -> train (stage pretrain_only / main_only / full) -> predict -> evaluate ->
 #             collect -> report, benchmark -> report.  Config checks (schema, variants, dataset
 #             folders, model and train keys) run in rules/common.smk before any job starts.
@@ -45,7 +46,7 @@ include: "rules/benchmark.smk"
 include: "rules/report.smk"
 
 
-localrules: all, collect, claims, rule_times, report, render_report, config_stamp
+localrules: all, collect, claims, rule_times, report, render_report, figures, config_stamp
 
 
 rule all:

@@ -61,6 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=None,
                         help="CUDA: allow TF32 in both convolutions and matrix products (--no-tf32: in neither; "
                              "default: PyTorch's, TF32 convolutions and IEEE float32 matrix products)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="torch.compile the network's shape-stable parts (pipelines.compiling); the first "
+                             "step's time, compiling included, is the first_step_seconds column (default: the "
+                             "config's benchmark.compile, else off)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -68,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     cli = {key: getattr(args, key) for key in
            ("variants", "backbone", "size", "t", "repeats", "warmup", "device", "objects", "amp", "threads",
-            "breakdown", "tf32")}
+            "breakdown", "tf32", "compile")}
     return merge(load_config(args.config), cli)
 
 

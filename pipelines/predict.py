@@ -66,7 +66,12 @@ def build_engine(args: argparse.Namespace, config: dict, device: torch.device):
                              config_hash=args.config_hash)
     amp = inference.resolve_amp(args.amp, device)
     log.info("%s: predicting in %s", args.checkpoint, inference.precision_name(amp, device))
-    return inference.InferenceEngine(model, device=device, amp=amp)
+    engine = inference.InferenceEngine(model, device=device, amp=amp)
+    if args.compile:
+        from pipelines.compiling import compile_network
+
+        compile_network(engine.model, device, "predict.compile")
+    return engine
 
 
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
@@ -130,6 +135,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "hardware runs it natively (the workflow passes train.amp; bare --amp: on)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (0 = torch's default); match the job's cores to avoid oversubscription")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the network's shape-stable parts (pipelines.compiling; the workflow "
+                             "passes predict.compile)")
     args = parser.parse_args(argv)
     if args.checkpoint is None and args.variant is None:
         parser.error("give --checkpoint (a trained model) or --variant (a non-learned baseline)")

@@ -33,6 +33,7 @@ from methods.checkpoint import CheckpointError, model_from_checkpoint, read_chec
 from methods.inference import precision_name
 from pipelines.checkpoint import capture_rng, restore_rng, save_atomic
 from pipelines.cli import run_cli
+from pipelines.compiling import compile_network
 from pipelines.config_file import load_config
 from pipelines.files import DataError, atomic_write_text, check_output_folder, make_folder, written_by_suite
 from pipelines.provenance import device_name, run_hash
@@ -215,6 +216,7 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
     bar = tqdm(total=stage_cfg.iterations, initial=start, disable=rank != 0, desc=f"{args.variant}/{args.stage}",
                unit="it", dynamic_ncols=True)
     for iteration, batch in enumerate(loader, start=start):
+        step_start = time.perf_counter()
         try:
             loss, parts = trainer.step(batch, iteration)
         except NonFiniteTraining as err:
@@ -222,6 +224,8 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
             if rank == 0:
                 write_rows_csv(out / LOSS_CSV, rows)
             raise DataError(out, _divergence_message(run, err, start)) from None
+        if iteration == start and run.effective["run"].get("compiled") and rank == 0:
+            bar.write(f"first iteration, compiling included: {time.perf_counter() - step_start:.1f} s")
         names = ["loss", *parts]
         values = _mean_over_ranks(torch.tensor([float(loss), *[float(v) for v in parts.values()]]), world,
                                   trainer.device)
@@ -320,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     else:  # the one loader (methods.checkpoint): the pretraining's own model (its config checked in setup)
         model = model_from_checkpoint(run.init_ckpt, args.init)
     trainer = Trainer(model, run.stage_cfg, device, run.train_cfg.amp, args.seed, rank, world)
+    run.effective["run"]["compiled"] = run.train_cfg.compile and compile_network(model, device, "train.compile")
     run.effective["run"]["device"] = device_name(device)
     run.effective["run"]["precision"] = precision_name(trainer.amp, device)
     if rank == 0:

@@ -21,9 +21,11 @@ import pandas as pd
 from pipelines.cli import run_cli
 from pipelines.files import atomic_write_text
 from report import figures, notes, tables
-from report.outputs import FIGURES
+from report.latex import table_latex
+from report.outputs import FIGURES, TABLES_DIR
 from report.paper import load_paper
 from report.results import RESULT_FILES, distinct, load_results
+from report.style import vector_copies
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -126,9 +128,13 @@ def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Se
 
     return [
         Section("claims", "The paper's claims: reproduced, contradicted or inconclusive",
-                "One row per claim the suite tests, measured on this run; the verdict rule is below the table.",
+                "One row per claim the suite tests, in J&F (or its speed ratio), measured on this run; the "
+                "verdict rule is below the table, the same claims in J and in F in the next one.",
                 "table", tables.claims(results),
                 why("claims")),
+        Section("claims_detail", "The same claims in J and in F", "Each accuracy claim of the table above, "
+                "judged on J (region similarity) and on F (contour accuracy) by the same rule.", "table",
+                tables.claims(results, detail=True), why("claims")),
         Section("findings", "Findings of this reproduction", "What the runs show beyond the claims table, with "
                 "the evidence.", "text", notes.findings_html(results)),
         Section("stage_switch", "What pretraining does: the start of the main stage", "Training loss in the "
@@ -212,10 +218,14 @@ def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str
         elif section.kind == "figure":
             name = Path(section.content).relative_to(out).as_posix()
             parts.append(f'<img src="{html.escape(name)}" alt="{html.escape(section.title)}">')
+            links = " · ".join(f'<a href="{html.escape(Path(name).with_suffix(c.suffix).as_posix())}">'
+                               f"{c.suffix[1:].upper()}</a>" for c in vector_copies(Path(section.content)))
+            parts.append(f'<p class="files">{links}</p>')
         elif section.kind == "text":
             parts.append(str(section.content))
         else:
             parts.append(table_html(section.content))
+            parts.append(f'<p class="files"><a href="{TABLES_DIR}/{section.id}.tex">LaTeX</a></p>')
         if section.id == "claims":
             parts.append(f'<p class="rule">{html.escape(notes.VERDICT_RULE)}</p>')
     parts.append("</body></html>")
@@ -233,6 +243,9 @@ def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path
     for section in sections:
         if section.id in FIGURES and section.content is None:
             figures.placeholder(out / FIGURES[section.id][0], section.missing_because)
+        if section.kind == "table" and section.content is not None:
+            (out / TABLES_DIR).mkdir(exist_ok=True)
+            atomic_write_text(out / TABLES_DIR / f"{section.id}.tex", table_latex(section.content, format_value))
     page = render_page(sections, prov, out)
     path = out / "index.html"
     atomic_write_text(path, page)

@@ -1,5 +1,5 @@
-"""Figures of the report (matplotlib, Agg). Each function writes one PNG and returns its path, or
-None when there is nothing to plot. Paper values are always drawn grey / hollow and labelled
+"""Figures of the report (matplotlib, Agg). Each function writes one PNG, with a PDF and an SVG of it
+beside (report.style.FIGURE_FORMATS), and returns the PNG's path, or None when there is nothing to plot. Paper values are always drawn grey / hollow and labelled
 "reported"; ours in the variant's colour and labelled "measured"."""
 
 from __future__ import annotations
@@ -26,17 +26,21 @@ from report.style import (  # noqa: E402
     REPORTED_COLOUR,
     STAGE_ORDER,
     STAGE_STYLES,
+    apply_paper_style,
     variant_colour,
     variant_order,
+    vector_copies,
 )
 
-sns.set_theme(style="whitegrid", context="notebook")
+apply_paper_style()
 
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120, bbox_inches="tight")  # "tight": the legends outside the axes are kept
+    for copy in vector_copies(path):
+        fig.savefig(copy, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -247,7 +251,8 @@ def attribute_breakdown(results: dict, out: Path) -> Path | None:
         return None
     attributes = sorted(set(sel["attribute"]))
     variants = variant_order(sel["variant"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * len(attributes) * len(variants) + 1.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * len(attributes) * len(variants) + 1.8), sharey=True,
+                             sharex=True)  # the panels are compared: one x scale
     for ax, has, title in ((axes[0], 1, "videos with the attribute"), (axes[1], 0, "videos without it")):
         part = sel[sel["has"] == has].set_index(["attribute", "variant"])["J&F-Mean"]
         height = 0.8 / len(variants)

@@ -14,6 +14,7 @@ FIGURES = {
     "time": ("time_vs_t.png", "Table 2: speed"),
     "breakdown": ("time_breakdown.png", "Table 2: speed"),
 }
+TABLES_DIR = "tables"  # report/build/tables/<section id>.tex: every table of the page as LaTeX
 TABLES = {
     # results table: category
     "claims": "Claims of the paper",

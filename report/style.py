@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 PAPER_MODEL = "gvos_scm"
@@ -16,6 +17,24 @@ STAGE_STYLES = {"full": "-", "main_only": "--", "pretrain_only": ":", "none": "-
 STAGE_ORDER = ["pretrain_only", "main_only", "full", "none"]
 REPORTED_COLOUR = "0.45"
 ONLINE_COLOUR = "#b07aa1"
+
+# The house style, in one place: a paper's figures keep their text as text (TrueType fonts embedded in
+# the PDF, <text> elements in the SVG) and read at a column's width.
+FIGURE_FORMATS = ("png", "pdf", "svg")
+PAPER_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none", "font.size": 9,
+            "savefig.dpi": 200}
+
+
+def apply_paper_style() -> None:
+    """seaborn's whitegrid in the notebook context (the page), with PAPER_RC on top."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams.update(PAPER_RC)
+
+
+def vector_copies(png) -> list:
+    """The PDF and SVG beside a figure's PNG."""
+    return [png.with_suffix(f".{fmt}") for fmt in FIGURE_FORMATS if fmt != "png"]
+
 
 REPORTED = "reported"
 MEASURED = "measured"

@@ -56,19 +56,25 @@ def _run_label(variant: str, stage: str) -> str:
     return f"{variant} / {stage}"
 
 
-def claims(results: dict) -> pd.DataFrame | None:
-    """results/claims.csv as read on the page: the verdict next to the claim (it must not scroll out of
-    sight), then the paper's difference beside ours and its interval."""
+DETAIL_METRICS = ("J", "F")  # a claim's J and F rows: the detail table; its J&F (or ratio) row: the first screen
+
+
+def claims(results: dict, detail: bool = False) -> pd.DataFrame | None:
+    """results/claims.csv as read on the page: one row per claim in J&F (or its speed ratio), the verdict
+    and our interval first (they must not scroll out of sight), then the paper's value; ``detail``: the
+    claims' J and F rows instead."""
     table = results.get("claims")
     if table is None:
         return None
+    chosen = table[table["metric"].isin(DETAIL_METRICS) == detail]
+    if chosen.empty:
+        return None
     rows = []
-    for _, row in table.iterrows():
+    for _, row in chosen.iterrows():
         digits = 2 if row["kind"] == "ratio" else 1
-        rows.append({"claim": row["claim"], "verdict": row["verdict"], "paper": row["paper_table"],
-                     "metric": row["metric"],
-                     "reported (paper)": row["reported"],
+        rows.append({"claim": row["claim"], "verdict": row["verdict"],
                      "measured [95% interval]": interval_cell(row["measured"], row["ci_low"], row["ci_high"], digits),
+                     "reported (paper)": row["reported"], "metric": row["metric"], "paper": row["paper_table"],
                      "detectable (±)": row["detectable"],
                      "seeds": "–" if pd.isna(row["n_seeds"]) else int(row["n_seeds"]),
                      "objects": "–" if pd.isna(row["n_objects"]) else int(row["n_objects"])})

@@ -27,6 +27,7 @@ rule predict:
         root=lambda w: dataset_root(w.dataset),
         split=lambda w: DATASET_SPLITS[w.dataset],
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
+        compile="--compile" if (config.get("predict") or {}).get("compile") else "",
         amp=lambda w: "--amp " + ({True: "on", False: "off"}.get(TRAIN_CONFIG.amp, "auto")
                                   if w.stage != BASELINE_STAGE else "off"),
     log:
@@ -39,5 +40,5 @@ rule predict:
         **job_placement("predict"),
     shell:
         "{PY} -m pipelines.predict --config {EFFECTIVE_CONFIG} {params.model_args} --data {params.root:q}"
-        " --dataset {wildcards.dataset} --split {params.split} --device {resources.device} {params.amp}"
+        " --dataset {wildcards.dataset} --split {params.split} --device {resources.device} {params.amp} {params.compile}"
         " --threads {resources.torch_threads} --out {output} > {log} 2>&1"

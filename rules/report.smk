@@ -24,6 +24,16 @@ rule rule_times:
         "{PY} -m pipelines.collect rule-times --benchmarks benchmarks --seeds {params.seeds} --out {output} > {log} 2>&1"
 
 
+rule figures:
+    # Re-render every figure (PNG, PDF, SVG) and table (LaTeX) of report/build from results/*.csv: no
+    # training, prediction or evaluation; `make figures` runs the same command.
+    log:
+        "logs/report/figures.log",
+    threads: 1
+    shell:
+        "{PY} -m report.build --results results --paper {PAPER_DIR:q} --out report/build > {log} 2>&1"
+
+
 rule render_report:
     input:
         tables=RESULT_TABLES,
@@ -32,6 +42,8 @@ rule render_report:
         page="report/build/index.html",
         figures=[report(f"report/build/{name}", caption=caption(key), category=category)
                  for key, (name, category) in REPORT_FIGURES.items()],
+        vector=[report(f"report/build/{Path(name).with_suffix('.pdf')}", caption=caption(key), category=category)
+                for key, (name, category) in REPORT_FIGURES.items()],
     params:
         paper=PAPER_DIR,
     log:

@@ -21,6 +21,7 @@ def run_script(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+@pytest.mark.slow  # about 60 s: six CLIs and a torchrun, each importing torch (make test-slow)
 def test_gpu_check_runs_every_step_on_the_cpu(tmp_path):
     out = tmp_path / "check"
     result = run_script("--device", "cpu", "--tiny", "--out", str(out))

@@ -4,6 +4,12 @@ missing CSV becomes a note instead of a crash."""
 from __future__ import annotations
 
 import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +19,7 @@ from report.build import build, main
 from report.paper import PAPER_FILES, default_paper_dir
 
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
-SECTION_IDS = ["claims", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
+SECTION_IDS = ["claims", "claims_detail", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
                "validation", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
                "accuracy", "speed", "cost", "provenance"]
 FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
@@ -61,6 +67,9 @@ def write_fake_results(root: Path) -> None:
     claims = [{"claim": "SCM adds accuracy", "paper_table": "Table 4", "metric": "J&F", "dataset": "davis2017",
                "reported": 4.8, "measured": 1.234, "ci_low": -0.5, "ci_high": 2.9, "detectable": 1.7, "n_seeds": 3,
                "n_objects": 119, "verdict": "inconclusive", "kind": "greater", "a": "gvos_scm/full", "b": "no_scm/full"},
+              {"claim": "SCM adds accuracy", "paper_table": "Table 4", "metric": "J", "dataset": "davis2017",
+               "reported": 4.1, "measured": 0.9, "ci_low": -0.8, "ci_high": 2.6, "detectable": 1.7, "n_seeds": 3,
+               "n_objects": 119, "verdict": "inconclusive", "kind": "greater", "a": "gvos_scm/full", "b": "no_scm/full"},
               {"claim": "GCM read is 3x faster than STM read", "paper_table": "Table 2", "metric": "s/frame STM / GCM",
                "dataset": "benchmark", "reported": 3.0, "measured": 2.1234, "ci_low": 1.9, "ci_high": 2.3,
                "detectable": 0.2, "n_seeds": float("nan"), "n_objects": float("nan"), "verdict": "contradicted",
@@ -84,10 +93,8 @@ def page_text(out: Path) -> str:
     return (out / "index.html").read_text(encoding="utf-8")
 
 
-def test_full_report_lists_every_figure_and_table(tmp_path):
-    results, out = tmp_path / "results", tmp_path / "build"
-    write_fake_results(results)
-    build(results, None, out)
+def test_full_report_lists_every_figure_and_table(built):
+    out = built["out"]
     text = page_text(out)
     for name in FIGURES:
         assert (out / name).stat().st_size > 1000, name
@@ -97,6 +104,9 @@ def test_full_report_lists_every_figure_and_table(tmp_path):
     assert "Not available" not in text
     assert "synthetic" in text and "cpu: test" in text and "abc123" in text
     assert text.index('id="claims"') < text.index('id="table1"') < text.index('id="fig7"')
+    claims = text[text.index('id="claims"'):text.index('id="claims_detail"')]
+    assert "0.9 [-0.8, 2.6]" not in claims and "0.9 [-0.8, 2.6]" in text  # J: the detail table only
+    assert claims.index("inconclusive") < claims.index("1.2 [-0.5, 2.9]") < claims.index("4.8")  # verdict, ours, paper
     assert "1.2 [-0.5, 2.9]" in text and 'class="inconclusive"' in text and "paired interval over seeds and sequences" in text
     assert "2.12 [1.90, 2.30]" in text  # a ratio keeps two decimals
     provenance = text[text.index('id="provenance"'):]
@@ -182,3 +192,78 @@ def test_head_start_finding_states_seed_mean_losses():
     assert "iteration 10 is 3.50 from pretraining against 5.50 from scratch" in text
     assert "at iteration 100 2.50 against 2.50" in text
     assert _head_start(pd.DataFrame(rows[:3])) is None  # main_only only: nothing to compare
+
+
+# ---------------------------------------------------------------- issue 26: the formats a paper takes
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    """`make figures`'s command (report.build) run once on the fake results in a folder that also holds a
+    run, a prediction and an evaluation: the page, the seconds it took and every file's mtime before/after."""
+    root = tmp_path_factory.mktemp("figures")
+    write_fake_results(root / "results")
+    for folder in ("runs/gvos_scm/full/seed0", "predictions/gvos_scm", "evaluations/gvos_scm"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "kept.pt").write_bytes(b"checkpoint")
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "report.build", "--results", "results", "--out", "report/build"],
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {"root": root, "out": root / "report" / "build", "seconds": time.perf_counter() - start,
+            "before": before, "after": {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}}
+
+
+def test_every_figure_is_also_a_pdf_and_an_svg_with_its_text_as_text(built):
+    out = built["out"]
+    text = page_text(out)
+    for name in FIGURES:
+        pdf, svg = (out / name).with_suffix(".pdf").read_bytes(), (out / name).with_suffix(".svg").read_text()
+        assert b"/FontFile2" in pdf and b"/Type3" not in pdf, name  # TrueType embedded (pdf.fonttype 42)
+        assert "<text" in svg, name  # svg.fonttype none: text stays text
+        assert f'href="{Path(name).with_suffix(".pdf")}"' in text and f'href="{Path(name).with_suffix(".svg")}"' in text
+
+
+def _tabular_rows(tex: str) -> tuple[str, list[str]]:
+    lines = tex.strip().splitlines()
+    spec = lines[0].removeprefix("\\begin{tabular}{").removesuffix("}")
+    rows = [line for line in lines if line.endswith(r"\\")]
+    return spec, rows
+
+
+def test_every_table_of_the_page_is_a_booktabs_latex_table(built, tmp_path):
+    out = built["out"]
+    text = page_text(out)
+    tables = sorted((out / "tables").glob("*.tex"))
+    table_ids = re.findall(r'<p class="files"><a href="tables/([a-z0-9_]+)\.tex">LaTeX</a>', text)
+    assert sorted(table_ids) == sorted(p.stem for p in tables) and "claims" in table_ids and "table5" in table_ids
+    for path in tables:
+        tex = path.read_text()
+        assert tex.count(r"\toprule") == tex.count(r"\midrule") == tex.count(r"\bottomrule") == 1, path.name
+        spec, rows = _tabular_rows(tex)
+        assert len(rows) >= 2, path.name
+        for row in rows:  # every row has the spec's column count (no unescaped & inside a cell)
+            assert len(re.split(r"(?<!\\)&", row)) == len(spec), (path.name, row)
+    claims = (out / "tables" / "claims.tex").read_text()
+    assert r"J\&F" in claims and r"95\% interval" in claims and r"$\pm$" in claims
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed here: the tables' compilation is not checked")
+    document = tmp_path / "doc.tex"
+    document.write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n"
+                        + "".join(f"\\input{{{p}}}\n" for p in tables) + "\\end{document}\n")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", document.name], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_make_figures_rebuilds_the_page_from_the_results_alone(built):
+    """`make figures` (report.build) writes under report/build only: no run, prediction or evaluation."""
+    root, before, after = built["root"], built["before"], built["after"]
+    assert {p: t for p, t in after.items() if p in before} == before  # nothing touched
+    new = [p.relative_to(root).as_posix() for p in after if p not in before]
+    assert new and all(name.startswith("report/build/") for name in new)
+    assert all((built["out"] / name).is_file() for name in FIGURES)
+    assert built["seconds"] < 60, f"{built['seconds']:.0f} s"
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    assert "figures: $(STAMP)\n\t$(PY) -m report.build --results results --out report/build" in makefile

@@ -27,6 +27,8 @@ from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_cal
 from pipelines.benchmarking.memory_budget import check_budget
 from pipelines.benchmarking.settings import BenchmarkSettings
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
+from pipelines.benchmarking.training import conv_peak_gflops, matmul_peak_gflops
+from pipelines.compiling import compile_network
 from pipelines.files import DataError
 from pipelines.provenance import device_name, provenance
 
@@ -37,7 +39,10 @@ COLUMNS = [
     "seconds_per_frame_max", "fps", "memory_bytes", "peak_memory_bytes", "peak_memory_kind", "repeats",
     "warmup", "device", "torch", "threads", "commit", "config_hash",
     # beyond the agreed columns: what was really measured
-    "backbone_stage", "objects", "memory_frames", "weights", "fp32_precision",
+    "backbone_stage", "objects", "memory_frames", "weights", "fp32_precision", "compiled", "first_step_seconds",
+    # the distance to this machine's limit in the step's precision (with the breakdown's FLOP count)
+    "achieved_gflops_per_second", "matmul_peak_gflops_per_second", "conv_peak_gflops_per_second",
+    "fraction_of_conv_peak",
     # where the time and the FLOPs of a step go (benchmarking.breakdown)
     *BREAKDOWN_COLUMNS,
 ]
@@ -97,19 +102,22 @@ def resolve_variant(variant: str, settings: BenchmarkSettings, checkpoint_dir: s
 
 
 def build_variant_engine(spec: VariantSpec, settings: BenchmarkSettings):
-    """The spec's inference engine on the settings' device; weights seeded random or from the checkpoint."""
+    """The spec's inference engine on the settings' device, weights seeded random or from the checkpoint,
+    and whether its network was compiled (settings.compile, where inductor runs here)."""
     from methods.checkpoint import load_model
     from methods.inference import InferenceEngine, build_engine
     from methods.network import GVOSNet
 
     if spec.config is None:
-        return build_engine(spec.variant)
+        return build_engine(spec.variant), False
     if spec.checkpoint is not None:
         model, _ = load_model(spec.checkpoint, variant=spec.variant)
     else:
         torch.manual_seed(0)
         model = GVOSNet(spec.config)
-    return InferenceEngine(model, device=settings.device, amp=settings.amp)
+    engine = InferenceEngine(model, device=settings.device, amp=settings.amp)
+    compiled = settings.compile and compile_network(engine.model, torch.device(settings.device), "benchmark.compile")
+    return engine, compiled
 
 
 def check_memory(specs: list[VariantSpec], settings: BenchmarkSettings) -> None:
@@ -151,11 +159,12 @@ def _measure(engine, settings: BenchmarkSettings, t: int, peak: PeakMemory, bar:
     memory_bytes = engine.memory_bytes()
     memory_frames = engine.memory.num_frames
     snapshot = EngineSnapshot(engine)
-    times = []
+    times, first_step = [], None
     peak.reset()
     for index, frame in enumerate(frames):
         snapshot.restore()
         seconds = time_call(lambda frame=frame: engine.step(frame), device)
+        first_step = seconds if first_step is None else first_step
         if index >= settings.warmup:
             times.append(seconds)
         bar.update(1)
@@ -179,6 +188,7 @@ def _measure(engine, settings: BenchmarkSettings, t: int, peak: PeakMemory, bar:
         "memory_bytes": int(memory_bytes),
         "peak_memory_bytes": peak_bytes,
         "memory_frames": int(memory_frames),
+        "first_step_seconds": first_step,
     }
 
 
@@ -201,6 +211,9 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
         "fp32_precision": apply_fp32_precision(settings),
         **provenance(settings.device, settings.to_dict()),
     }
+    if settings.breakdown:
+        common["matmul_peak_gflops_per_second"] = matmul_peak_gflops(settings.device, amp=settings.amp)
+        common["conv_peak_gflops_per_second"] = conv_peak_gflops(settings.device, amp=settings.amp)
     peak = PeakMemory(settings.device)
     rows = []
     steps = settings.warmup + settings.repeats * (2 if settings.breakdown else 1)
@@ -208,12 +221,21 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
     with tqdm(total=total, desc="benchmark", unit="step", disable=not progress) as bar:
         for spec in specs:
             for row in _variant_rows(spec, settings, peak, bar):
-                rows.append({**common, "peak_memory_kind": peak.kind, **row})
-    return [{column: row[column] for column in COLUMNS} for row in rows]
+                rows.append({**common, "peak_memory_kind": peak.kind, **row, **_rates(row, common)})
+    return [{column: row.get(column) for column in COLUMNS} for row in rows]
+
+
+def _rates(row: dict, common: dict) -> dict:
+    """Achieved GFLOP/s of a step and its fraction of the convolution peak (None without a FLOP count)."""
+    gflops, conv_peak = row.get("gflops_per_frame"), common.get("conv_peak_gflops_per_second")
+    if not gflops or not row["seconds_per_frame"]:
+        return {"achieved_gflops_per_second": None, "fraction_of_conv_peak": None}
+    achieved = gflops / row["seconds_per_frame"]
+    return {"achieved_gflops_per_second": achieved, "fraction_of_conv_peak": achieved / conv_peak if conv_peak else None}
 
 
 def _variant_rows(spec: VariantSpec, settings: BenchmarkSettings, peak: PeakMemory, bar: tqdm) -> Iterator[dict]:
-    engine = build_variant_engine(spec, settings)
+    engine, compiled = build_variant_engine(spec, settings)
     backbone = "none" if spec.config is None else spec.config.backbone
     stage = "none" if spec.config is None else spec.config.backbone_stage
     log.debug("%s: backbone %s, weights %s", spec.variant, backbone, spec.weights)
@@ -226,7 +248,7 @@ def _variant_rows(spec: VariantSpec, settings: BenchmarkSettings, peak: PeakMemo
                        f"(min {row['seconds_per_frame_min']:.4f}, max {row['seconds_per_frame_max']:.4f}), "
                        f"memory {row['memory_bytes']} bytes, peak {row['peak_memory_bytes']} bytes")
             yield {"variant": spec.variant, "backbone": backbone, "backbone_stage": stage,
-                   "weights": spec.weights, **row}
+                   "weights": spec.weights, "compiled": compiled, **row}
     finally:
         engine.reset()
         del engine

@@ -23,6 +23,7 @@ DEFAULTS = {
     "threads": None,  # None: leave torch's default
     "breakdown": True,  # a second pass timing each section of the step, plus a FLOP count
     "tf32": None,  # CUDA: None keeps PyTorch's defaults (convolutions TF32, matrix products IEEE float32)
+    "compile": False,  # torch.compile the network's shape-stable parts (pipelines.compiling)
     "training": None,  # the training benchmark's own settings (pipelines.benchmark train), not read here
 }
 
@@ -45,6 +46,7 @@ class BenchmarkSettings:
     threads: int | None = None
     breakdown: bool = True
     tf32: bool | None = None
+    compile: bool = False
     model: dict = field(default_factory=dict)
     variant_defs: dict = field(default_factory=dict)
 
@@ -137,6 +139,7 @@ def merge(config: dict | None, cli: dict) -> BenchmarkSettings:
         threads=None if threads is None else int(threads),
         breakdown=bool(values["breakdown"]),
         tf32=None if values["tf32"] is None else bool(values["tf32"]),
+        compile=bool(values["compile"]),
         model=dict(config.get("model") or {}),
         variant_defs=defs,
     )

@@ -12,6 +12,7 @@ workflow's ``resources:`` section and ``experiments.seeds`` as command-line flag
       amp: auto             # mixed precision for training and the workflow's prediction of the run:
                             # auto (float16 on CUDA, bfloat16 on a CPU with native bfloat16, else
                             # float32), true or false
+      compile: false        # torch.compile (inductor) the network's shape-stable parts (pipelines.compiling)
       checkpoint_every: 50  # iterations between resumable state files
       log_every: 10         # iterations between loss.csv rows (averaged over the window)
       allow_untrained_backbone: false   # see below
@@ -142,6 +143,7 @@ class TrainConfig:
     backbone (``model.weights``); training with it on a random backbone is refused unless this is set."""
 
     amp: bool | str = "auto"
+    compile: bool = False
     checkpoint_every: int = 50
     log_every: int = 10
     allow_untrained_backbone: bool = False
