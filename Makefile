@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+	@command -v "$${CXX:-g++}" >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1 || \
+		echo "note: no C++ compiler on PATH: train.compile / predict.compile / benchmark.compile run eager (inductor needs one; apt install g++)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
