@@ -23,6 +23,9 @@ from typing import Any
 BACKBONES = ("resnet18", "resnet34", "resnet50")
 BACKBONE_STAGES = {"layer2": 8, "layer3": 16}  # stage -> output stride
 MIN_PAD_MULTIPLE = 16  # frames are padded to a multiple of this (and of the stride)
+# The smallest network the suite builds (model-section overrides): the tests' and the GPU check's --tiny.
+TOY_MODEL = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
+             "decoder_dim": 32, "aspp_rates": [2, 4]}
 
 
 @dataclass

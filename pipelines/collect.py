@@ -34,14 +34,13 @@ from pipelines.config_file import load_config
 from pipelines.evaluation.metrics import HEADLINE, HEADLINE_PARTS, METRICS, global_columns, object_columns
 from pipelines.files import DataError, atomic_save, check_output_folder
 from pipelines.intervals import bootstrap_interval, seed_interval
-from pipelines.provenance import BASELINE_STAGE, REPO_ROOT, changed_keys, git_commit, run_hash
+from pipelines.provenance import BASELINE_STAGE, DEFAULT_CONFIG, changed_keys, git_commit, run_hash
 
 DATASET_SPLITS = {"davis2017": "val", "davis2016": "val", "youtubevos": "valid"}
 RUN_KEYS = ["variant", "stage", "seed", "dataset", "split"]
 PROVENANCE_KEYS = ["data", "train_data", "device", "commit", "config_hash"]
 LOSS_PATH = re.compile(r"(?P<variant>[^/]+)/(?P<stage>[^/]+)/seed(?P<seed>\d+)/loss\.csv$")
 OBJECT_EXTRA = ["category", "seen"]
-DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"
 RUNS_COLUMNS = ["variant", "stage", "seed", "run_hash", "commit", "device", "precision", "changed_keys"]
 
 

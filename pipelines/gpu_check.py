@@ -33,16 +33,14 @@ import pandas as pd
 import torch
 import yaml
 
+from methods.config import TOY_MODEL
 from pipelines.cli import run_cli
 from pipelines.files import OutputFolder
+from pipelines.provenance import DEFAULT_CONFIG, REPO_ROOT
 from pipelines.runtime import visible_gpus
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = REPO / "config" / "config.yaml"
 VARIANTS = ("gvos_scm", "stm_read")
 CSV_COLUMNS = ["step", "variant", "setting", "t", "metric", "value"]
-TINY_MODEL = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
-              "decoder_dim": 32, "aspp_rates": [2, 4]}
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,7 @@ class Sizes:
 FULL = Sizes("default", "resnet50", "480x854", "1,10,100", repeats=5, warmup=2, train_iterations=200,
              speed_iterations=20, torchrun_iterations=20)
 TINY = Sizes("smoke", "resnet18", "48x80", "1,3", repeats=1, warmup=1, train_iterations=4, speed_iterations=2,
-             torchrun_iterations=2, model=TINY_MODEL,
+             torchrun_iterations=2, model=TOY_MODEL,
              stage={"batch_size": 2, "crop": [32, 48], "max_objects": 2, "holdout": 0, "validate_every": 0})
 
 
@@ -87,14 +85,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def file_name(label: str) -> str:
+    """A step's or setting's label ("infer_amp=on,tf32=off") as a file or folder name."""
+    return label.replace(",", "_").replace("=", "-")
+
+
 def run_step(name: str, command: list[str], logs: Path, steps: list[Step]) -> bool:
     """Run one CLI of the suite, its output into logs/NAME.log; record how long it took and how it ended."""
-    log = logs / f"{name.replace(',', '_').replace('=', '-')}.log"
+    log = logs / f"{file_name(name)}.log"
     start = time.perf_counter()
     with open(log, "a") as handle:
         handle.write("$ " + " ".join(command) + "\n")
         handle.flush()
-        code = subprocess.run(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT).returncode
     steps.append(Step(name, time.perf_counter() - start, code, log))
     print(f"{name}: {'ok' if code == 0 else f'FAILED (exit {code}, see {log})'} "
           f"in {steps[-1].seconds:.0f} s", flush=True)
@@ -214,7 +217,7 @@ def run_checks(args: argparse.Namespace, out: Path) -> tuple[list[Step], list[di
     config = write_config(out, sizes, data, sizes.train_iterations)
 
     for index, (setting, flags) in enumerate(inference_settings(args.device)):
-        folder = out / "infer" / setting.replace(",", "_").replace("=", "-")
+        folder = out / "infer" / file_name(setting)
         command = [py, "-m", "pipelines.benchmark", "--config", str(config), "--variants", ",".join(VARIANTS),
                    "--backbone", sizes.backbone, "--size", sizes.frame, "--t", sizes.t, "--device", args.device,
                    "--repeats", str(sizes.repeats), "--warmup", str(sizes.warmup), "--quiet", "--out", str(folder),

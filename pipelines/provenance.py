@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"  # the embedded default
 
 BASELINE_STAGE = "none"
 BOOKKEEPING_TRAIN_KEYS = ("checkpoint_every", "log_every")

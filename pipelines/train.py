@@ -216,7 +216,6 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
     bar = tqdm(total=stage_cfg.iterations, initial=start, disable=rank != 0, desc=f"{args.variant}/{args.stage}",
                unit="it", dynamic_ncols=True)
     for iteration, batch in enumerate(loader, start=start):
-        step_start = time.perf_counter()
         try:
             loss, parts = trainer.step(batch, iteration)
         except NonFiniteTraining as err:
@@ -225,7 +224,7 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
                 write_rows_csv(out / LOSS_CSV, rows)
             raise DataError(out, _divergence_message(run, err, start)) from None
         if iteration == start and run.effective["run"].get("compiled") and rank == 0:
-            bar.write(f"first iteration, compiling included: {time.perf_counter() - step_start:.1f} s")
+            bar.write(f"first iteration, compiling included: {time.perf_counter() - t0:.1f} s")
         names = ["loss", *parts]
         values = _mean_over_ranks(torch.tensor([float(loss), *[float(v) for v in parts.values()]]), world,
                                   trainer.device)

@@ -1,5 +1,6 @@
 """Figures of the report (matplotlib, Agg). Each function writes one PNG, with a PDF and an SVG of it
-beside (report.style.FIGURE_FORMATS), and returns the PNG's path, or None when there is nothing to plot. Paper values are always drawn grey / hollow and labelled
+beside (report.style.FIGURE_FORMATS), and returns the PNG's path, or None when there is nothing to plot.
+Paper values are always drawn grey / hollow and labelled
 "reported"; ours in the variant's colour and labelled "measured"."""
 
 from __future__ import annotations

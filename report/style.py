@@ -21,8 +21,7 @@ ONLINE_COLOUR = "#b07aa1"
 # The house style, in one place: a paper's figures keep their text as text (TrueType fonts embedded in
 # the PDF, <text> elements in the SVG) and read at a column's width.
 FIGURE_FORMATS = ("png", "pdf", "svg")
-PAPER_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none", "font.size": 9,
-            "savefig.dpi": 200}
+PAPER_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none", "font.size": 9}
 
 
 def apply_paper_style() -> None:

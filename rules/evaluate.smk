@@ -41,7 +41,7 @@ rule collect:
         losses=loss_files(),
         data=[data_input(DATASET_ROOT_KEY[d]) for d in ATTRIBUTE_DATASETS],  # their attributes.csv
         code=str(REPO / "pipelines" / "collect.py"),
-        default_config=str(REPO / "config" / "config.yaml"),  # runs.csv: the keys that differ from it
+        default_config=DEFAULT_CONFIGFILE,  # runs.csv: the keys that differ from it
     output:
         accuracy="results/accuracy.csv",
         summary=reported_table("accuracy_summary"),

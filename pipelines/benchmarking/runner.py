@@ -25,9 +25,9 @@ from pipelines.benchmarking.breakdown import measure_breakdown
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
 from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_call
 from pipelines.benchmarking.memory_budget import check_budget
+from pipelines.benchmarking.peaks import conv_peak_gflops, matmul_peak_gflops
 from pipelines.benchmarking.settings import BenchmarkSettings
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
-from pipelines.benchmarking.training import conv_peak_gflops, matmul_peak_gflops
 from pipelines.compiling import compile_network
 from pipelines.files import DataError
 from pipelines.provenance import device_name, provenance
@@ -211,9 +211,10 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
         "fp32_precision": apply_fp32_precision(settings),
         **provenance(settings.device, settings.to_dict()),
     }
-    if settings.breakdown:
-        common["matmul_peak_gflops_per_second"] = matmul_peak_gflops(settings.device, amp=settings.amp)
-        common["conv_peak_gflops_per_second"] = conv_peak_gflops(settings.device, amp=settings.amp)
+    common["matmul_peak_gflops_per_second"] = (matmul_peak_gflops(settings.device, amp=settings.amp)
+                                                if settings.breakdown else None)
+    common["conv_peak_gflops_per_second"] = (conv_peak_gflops(settings.device, amp=settings.amp)
+                                              if settings.breakdown else None)
     peak = PeakMemory(settings.device)
     rows = []
     steps = settings.warmup + settings.repeats * (2 if settings.breakdown else 1)
@@ -222,12 +223,12 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
         for spec in specs:
             for row in _variant_rows(spec, settings, peak, bar):
                 rows.append({**common, "peak_memory_kind": peak.kind, **row, **_rates(row, common)})
-    return [{column: row.get(column) for column in COLUMNS} for row in rows]
+    return [{column: row[column] for column in COLUMNS} for row in rows]
 
 
 def _rates(row: dict, common: dict) -> dict:
     """Achieved GFLOP/s of a step and its fraction of the convolution peak (None without a FLOP count)."""
-    gflops, conv_peak = row.get("gflops_per_frame"), common.get("conv_peak_gflops_per_second")
+    gflops, conv_peak = row["gflops_per_frame"], common["conv_peak_gflops_per_second"]
     if not gflops or not row["seconds_per_frame"]:
         return {"achieved_gflops_per_second": None, "fraction_of_conv_peak": None}
     achieved = gflops / row["seconds_per_frame"]

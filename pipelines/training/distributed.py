@@ -26,26 +26,25 @@ def _world() -> int:
 
 
 class _SumOverRanks(torch.autograd.Function):
-    """The sum of a tensor over the ranks of a group; its gradient is the sum of the ranks' gradients
-    (each rank's loss depends on every rank's tensor through the sum)."""
+    """The sum of a tensor over the ranks; its gradient is the sum of the ranks' gradients (each rank's
+    loss depends on every rank's tensor through the sum)."""
 
     @staticmethod
-    def forward(ctx, tensor: Tensor, group) -> Tensor:
-        ctx.group = group
+    def forward(ctx, tensor: Tensor) -> Tensor:
         total = tensor.clone()
-        dist.all_reduce(total, group=group)
+        dist.all_reduce(total)
         return total
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+    def backward(ctx, grad: Tensor) -> Tensor:
         total = grad.clone()
-        dist.all_reduce(total, group=ctx.group)
-        return total, None
+        dist.all_reduce(total)
+        return total
 
 
-def sum_over_ranks(tensor: Tensor, group=None) -> Tensor:
-    """Differentiable all-reduce (sum) over ``group`` (None: the default group)."""
-    return _SumOverRanks.apply(tensor, group or dist.group.WORLD)
+def sum_over_ranks(tensor: Tensor) -> Tensor:
+    """Differentiable all-reduce (sum) over the default process group."""
+    return _SumOverRanks.apply(tensor)
 
 
 class CrossRankBatchNorm2d(nn.BatchNorm2d):
@@ -106,6 +105,5 @@ def global_map_count(valid: Tensor, frames: int) -> Tensor:
     count = valid.sum().to(torch.float32) * frames
     world = _world()
     if world > 1:
-        count = count.clone()
-        dist.all_reduce(count)
+        dist.all_reduce(count)  # a fresh tensor: reduced in place
     return count.clamp(min=1.0) / world
