@@ -4,8 +4,10 @@
 #   snakemake --profile profiles/slurm --configfile config/paper.yaml report
 #   snakemake --cores 1 figures        (re-render report/build from results/*.csv only: PNG, PDF, SVG, LaTeX)
 # Rule graph: synthetic_data -> train (stage pretrain_only / main_only / full) -> predict -> evaluate ->
-#             collect -> report, benchmark -> report.  Config checks (schema, variants, dataset
-#             folders, model and train keys) run in rules/common.smk before any job starts.
+#             collect -> report; train + evaluate -> probe -> probes -> report; train + predict + collect ->
+#             qualitative (Fig. 5, Figs. 8-10) -> report; benchmark -> report.
+#             Config checks (schema, variants, dataset folders, model and train keys, probes) run in
+#             rules/common.smk before any job starts.
 
 import os
 import sys
@@ -42,11 +44,13 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"
 include: "rules/evaluate.smk"
+include: "rules/probes.smk"
+include: "rules/qualitative.smk"
 include: "rules/benchmark.smk"
 include: "rules/report.smk"
 
 
-localrules: all, collect, claims, rule_times, report, render_report, figures, config_stamp
+localrules: all, collect, claims, probes, rule_times, report, render_report, figures, config_stamp
 
 
 rule all:

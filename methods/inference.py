@@ -12,6 +12,10 @@ Every frame's final prediction is written to the memory (GCM: into the running m
 the bank, permanently every ``mem_every`` frames, else as the temporary previous-frame entry).
 To fill the memory without running the network t times (benchmarks), step once with the first
 mask, then ``key, value = engine.memory_entry(frame, mask)`` and ``engine.memory.update(key, value)``.
+``with engine.intervene(intervention):`` runs the steps inside with a test-time intervention
+(``methods.interventions``: the SCM's previous mask or the memory readout replaced); the weights are
+never touched and the engine is unmodified after the block. ``step(..., previous_labels=truth)`` gives
+the previous frame's ground truth to an intervention that needs it (the oracle).
 ``state = engine.snapshot()`` captures the per-video state (tracked objects, memory, previous mask)
 without copying the memory's tensors, ``engine.restore(state)`` puts it back, ``engine.reset()``
 clears it for a new video.
@@ -34,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from methods.config import ModelConfig
+from methods.interventions import Intervention
 from methods.modules import soft_aggregate
 from methods.network import GVOSNet, pad_to_multiple
 from methods.variants import build_model, is_learned, model_config
@@ -208,7 +213,25 @@ class InferenceEngine(_Tracker):
         self.cfg = model.cfg
         self.amp = bool(amp)
         self.section_hook: SectionHook | None = None
+        self._intervention: Intervention | None = None
         self.reset()
+
+    @property
+    def intervention(self) -> Intervention | None:
+        """The intervention the steps run with (None: the model as trained); set by ``intervene``."""
+        return self._intervention
+
+    @contextlib.contextmanager
+    def intervene(self, intervention: Intervention | None):
+        """Steps inside the block run with ``intervention`` (None: none); the previous one is back after."""
+        if intervention is not None and not intervention.applies_to(self.cfg):
+            raise ValueError(f"intervention {intervention.name!r} acts on {intervention.target}, which this "
+                             f"network does not have")
+        before, self._intervention = self._intervention, intervention
+        try:
+            yield self
+        finally:
+            self._intervention = before
 
     def reset(self) -> None:
         super().reset()
@@ -241,13 +264,36 @@ class InferenceEngine(_Tracker):
         """Encode a frame and a label mask into one memory entry for the tracked objects (state unchanged)."""
         _check_image(image)
         x = self._pad(image)
-        labels = pad_to_multiple(mask.to(self.device)[None, None], self.model.pad_multiple)[0][0, 0]
-        probs = torch.stack([(labels == obj).float() for obj in self.object_ids])[None]
         with self._autocast():
-            return self.model.memorize(x, probs)
+            return self.model.memorize(x, self._object_masks(mask).transpose(0, 1))
+
+    def _object_masks(self, labels: Tensor) -> Tensor:
+        """A label map (H, W) -> the tracked objects' masks (N, 1, Hp, Wp) float32 on the device, padded."""
+        labels = pad_to_multiple(labels.to(self.device)[None, None], self.model.pad_multiple)[0][0, 0]
+        return torch.stack([(labels == obj).float() for obj in self.object_ids])[:, None]
+
+    def _scm_input(self, previous_labels: Tensor | None) -> Tensor:
+        """The previous mask the SCM reads: the engine's previous prediction, or the intervention's."""
+        intervention = self._intervention
+        if intervention is None or intervention.target != "scm_mask":
+            return self.prev_probs
+        truth = None
+        if intervention.needs_truth:
+            if previous_labels is None:
+                raise ValueError(f"intervention {intervention.name!r} needs previous_labels (the previous "
+                                 "frame's ground truth) at every step")
+            truth = self._object_masks(previous_labels).to(self.prev_probs.dtype)
+        return intervention.fn(self.prev_probs, truth)
+
+    def _readout_transform(self) -> Callable[[Tensor], Tensor] | None:
+        intervention = self._intervention
+        return intervention.fn if intervention is not None and intervention.target == "readout" else None
 
     @torch.inference_mode()
-    def step(self, image: Tensor, mask: Tensor | None = None, objects: list[int] | None = None) -> Tensor:
+    def step(self, image: Tensor, mask: Tensor | None = None, objects: list[int] | None = None,
+             previous_labels: Tensor | None = None) -> Tensor:
+        """One frame (module docstring); ``previous_labels`` (H, W) int: the previous frame's ground truth,
+        read only by an intervention that needs it."""
         given = self._start_step(image, mask, objects)
         h, w = self.size
         x = self._pad(image)
@@ -258,9 +304,9 @@ class InferenceEngine(_Tracker):
                 with self._section("query_encoder"):
                     q_key, q_value, skips = self.model.encode_query(x)
                 with self._section("readout"):
-                    embedding = self.model.readout(self.memory, q_key[0], q_value)
+                    embedding = self.model.readout(self.memory, q_key[0], q_value, self._readout_transform())
                 with self._section("decoder"):
-                    coarse, refined = self.model.decode(embedding, skips, self.prev_probs, size)
+                    coarse, refined = self.model.decode(embedding, skips, self._scm_input(previous_labels), size)
                     obj_probs = torch.sigmoid(refined.float()).reshape(1, tracked, *size)
                     probs = torch.softmax(soft_aggregate(obj_probs), dim=1)[0]
             else:

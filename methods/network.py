@@ -7,6 +7,8 @@ residual refinement -> per-object probabilities -> soft aggregation over objects
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -43,7 +45,8 @@ class GVOSNet(nn.Module):
     - ``memorize(frame (B,3,H,W), probs (B,O,H,W), rows (R,) | None)`` -> key, value of the given rows of the
       B*O (object-major within a batch item; None: all of them)
     - ``encode_query(frames (B,3,H,W))`` -> key (B,C_N,h,w), value (B,C_M,h,w), skips coarse-to-fine
-    - ``readout(memory, query_key, query_value (N,C_M,h,w))`` -> embedding (N, 2 C_M, h, w)
+    - ``readout(memory, query_key, query_value (N,C_M,h,w), transform=None)`` -> embedding (N, 2 C_M, h, w);
+      ``transform`` maps the memory's read (N,C_M,h,w) to its replacement (test-time interventions)
     - ``decode(embedding (R,...), skips (N,...) per image, prev_mask (R,1,H,W), size, image_of_row (R,) | None)``
       -> coarse, refined logits (R,1,H,W)
     - ``new_memory()`` -> an empty GCM or STM memory for this config.
@@ -115,8 +118,11 @@ class GVOSNet(nn.Module):
         top = feats[-1]
         return self.query_key(top), self.query_value(top), list(reversed(feats[:-1]))
 
-    def readout(self, memory, query_key: Tensor, query_value: Tensor) -> Tensor:
+    def readout(self, memory, query_key: Tensor, query_value: Tensor,
+                transform: Callable[[Tensor], Tensor] | None = None) -> Tensor:
         read = memory.read(query_key)
+        if transform is not None:
+            read = transform(read)
         return torch.cat([read.to(query_value.dtype), query_value.expand(read.shape[0], -1, -1, -1)], dim=1)
 
     def decode(self, embedding: Tensor, skips: list[Tensor], prev_mask: Tensor, size: tuple[int, int],

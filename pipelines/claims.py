@@ -60,7 +60,13 @@ def paired_matrix(per_sequence: pd.DataFrame, a: tuple[str, str], b: tuple[str, 
     for variant, stage in (a, b):
         side = rows[(rows["variant"] == variant) & (rows["stage"] == stage)]
         sides.append(side.set_index(["seed", "sequence", "object"])[metric])
-    joined = pd.concat(sides, axis=1, keys=["a", "b"], join="inner").dropna()
+    return paired_differences(*sides, f"{a} vs {b} on {dataset}")
+
+
+def paired_differences(a: pd.Series, b: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray, list[int], int]:
+    """``paired_matrix`` of two score series indexed by (seed, sequence, object); ``what`` names the pair
+    in the error raised when the seeds were scored on different objects."""
+    joined = pd.concat([a, b], axis=1, keys=["a", "b"], join="inner").dropna()
     if joined.empty:
         return np.zeros((0, 0)), np.zeros(0), [], 0
     joined["diff"] = joined["a"] - joined["b"]
@@ -68,7 +74,7 @@ def paired_matrix(per_sequence: pd.DataFrame, a: tuple[str, str], b: tuple[str, 
     sums = joined["diff"].groupby(level=["seed", "sequence"]).sum().unstack("sequence")
     counts = joined["diff"].groupby(level=["seed", "sequence"]).size().unstack("sequence")
     if counts.isna().any().any() or (counts.nunique() > 1).any():
-        raise DataError(None, f"{a} vs {b} on {dataset}: seeds were scored on different objects; "
+        raise DataError(None, f"{what}: seeds were scored on different objects; "
                               "a paired comparison needs the same objects for every seed")
     return sums.to_numpy(), counts.iloc[0].to_numpy(dtype=float), seeds, int(counts.iloc[0].sum())
 

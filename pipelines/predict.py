@@ -79,12 +79,16 @@ def _image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
 
 
-def segment_video(engine, sample, merge_objects: bool = False) -> np.ndarray:
+def segment_video(engine, sample, merge_objects: bool = False, with_truth: bool = False) -> np.ndarray:
     """Run the engine over one ``VideoSample``; returns ``uint8 (T, H, W)`` object-id labels.
 
     At each frame listed in ``sample.given`` the objects first appearing there are introduced with
-    their given masks, and the given pixels are copied into the output of that frame.
+    their given masks, and the given pixels are copied into the output of that frame. ``with_truth``:
+    every step also gets the previous frame's ground truth (``previous_labels``, for an oracle
+    intervention; the sample must hold every frame's annotation).
     """
+    if with_truth and sample.gt is None:
+        raise DataError(None, f"{sample.name}: an oracle intervention needs every frame's annotation")
     engine.reset()
     objects = dict(sample.objects)
     given = {t: np.where(m == VOID_ID, 0, m).astype(np.uint8) for t, m in sample.given.items()}
@@ -105,6 +109,10 @@ def segment_video(engine, sample, merge_objects: bool = False) -> np.ndarray:
             introduced = np.where(np.isin(given[t], new), given[t], 0)
             probs = engine.step(image, mask=torch.from_numpy(introduced).long(), objects=new)
             tracking = True
+        elif with_truth:
+            truth = np.where(sample.gt[t - 1] == VOID_ID, 0, sample.gt[t - 1])
+            truth = (truth > 0).astype(np.uint8) if merge_objects else truth
+            probs = engine.step(image, previous_labels=torch.from_numpy(truth.astype(np.int64)))
         else:
             probs = engine.step(image)
         ids = np.asarray([0, *engine.object_ids], dtype=np.uint8)
@@ -115,8 +123,8 @@ def segment_video(engine, sample, merge_objects: bool = False) -> np.ndarray:
     return labels
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.predict", description=__doc__.split("\n\n")[0])
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that say which model segments which data, and how (shared with pipelines.probes)."""
     parser.add_argument("--config", type=Path, help="YAML config (user variant definitions)")
     parser.add_argument("--checkpoint", type=Path, help="checkpoint.pt written by pipelines.train")
     parser.add_argument("--variant", help="with --checkpoint: the variant it must hold; alone: a non-learned "
@@ -127,8 +135,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", required=True, type=Path, help="dataset root")
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--split", default="val")
-    parser.add_argument("--out", required=True, type=Path, help="prediction folder (replaced when complete)")
-    parser.add_argument("--overwrite", action="store_true", help="replace --out even if this suite did not write it")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--amp", nargs="?", const="on", default="off", choices=("auto", "on", "off"),
                         help="mixed precision: float16 autocast on CUDA, bfloat16 on the CPU; auto: where the "
@@ -138,12 +144,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the network's shape-stable parts (pipelines.compiling; the workflow "
                              "passes predict.compile)")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.predict", description=__doc__.split("\n\n")[0])
+    add_model_arguments(parser)
+    parser.add_argument("--out", required=True, type=Path, help="prediction folder (replaced when complete)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out even if this suite did not write it")
     args = parser.parse_args(argv)
     if args.checkpoint is None and args.variant is None:
         parser.error("give --checkpoint (a trained model) or --variant (a non-learned baseline)")
     if args.checkpoint is None and (args.stage or args.seed is not None or args.config_hash):
         parser.error("--stage, --seed and --config-hash check a --checkpoint")
     return args
+
+
+def write_predictions(engine, reader, folder: Path, dataset: str, with_truth: bool = False) -> None:
+    """Every video of ``reader`` segmented by ``engine`` as palette PNGs ``folder/<sequence>/<frame>.png``."""
+    desc = f"predict {dataset}" + (f" ({engine.intervention.name})" if getattr(engine, "intervention", None) else "")
+    with torch.inference_mode():
+        for name in tqdm(reader.sequences, desc=desc, unit="video"):
+            sample = reader.load_video(name)
+            labels = segment_video(engine, sample, merge_objects=dataset == "davis2016", with_truth=with_truth)
+            for frame_name, label in zip(sample.frame_names, labels, strict=True):
+                write_mask(folder / name / f"{frame_name}.png", label)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,12 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     reader = open_dataset(args.dataset, args.data, args.split)
     engine = build_engine(args, config, device)
-    with output as tmp, torch.inference_mode():
-        for name in tqdm(reader.sequences, desc=f"predict {args.dataset}", unit="video"):
-            sample = reader.load_video(name)
-            labels = segment_video(engine, sample, merge_objects=args.dataset == "davis2016")
-            for frame_name, label in zip(sample.frame_names, labels, strict=True):
-                write_mask(tmp / name / f"{frame_name}.png", label)
+    with output as tmp:
+        write_predictions(engine, reader, tmp, args.dataset)
     print(f"{args.out}: {len(reader.sequences)} videos")
     return 0
 

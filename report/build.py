@@ -24,7 +24,7 @@ from report import figures, notes, tables
 from report.latex import table_latex
 from report.outputs import FIGURES, TABLES_DIR
 from report.paper import load_paper
-from report.results import RESULT_FILES, distinct, load_results
+from report.results import RESULT_FILES, distinct, gate_summary, load_qualitative, load_results
 from report.style import vector_copies
 
 CSS = """
@@ -116,7 +116,25 @@ def seeds_note(results: dict) -> str:
     return f"Measured accuracies: mean ± standard deviation over {'/'.join(map(str, seeds))} seeds."
 
 
-def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Section]:
+def gate_caption(results: dict) -> str:
+    """Fig. 5's caption: whether the learnt gate is a spotlight or a hole, from results/scm_gates.csv."""
+    summary = gate_summary(results.get("scm_gates"))
+    if summary is None:
+        return ""
+    parts = [f"{row.variant}/{row.stage}: a {row.shape} (mean gate {row.gate_inside:.2f} inside the previous mask, "
+             f"{row.gate_outside:.2f} outside, over {row.objects} objects)" for row in summary.itertuples()]
+    return "Measured over every val video: " + "; ".join(parts) + ". The paper's Fig. 5 shows a spotlight."
+
+
+def gate_table(results: dict) -> pd.DataFrame | None:
+    summary = gate_summary(results.get("scm_gates"))
+    if summary is None:
+        return None
+    return summary.rename(columns={"gate_inside": "gate inside the previous mask", "gate_outside": "gate outside it",
+                                   "shape": "spotlight or hole"})
+
+
+def build_sections(paper: dict, results: dict, out: Path, label: str, qualitative: dict | None = None) -> list[Section]:
     synthetic_note = ("Our numbers come from the synthetic data set when the data line above says synthetic: "
                       "they test the method, not the paper's absolute scores.")
     spread = seeds_note(results)
@@ -125,6 +143,8 @@ def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Se
     def why(*names: str) -> str:
         gone = [f"results/{n}.csv" for n in names if missing[n]]
         return f"missing: {', '.join(gone)}" if gone else "no data to show"
+
+    no_frames = "missing: results/qualitative.npz" if qualitative is None else "no frame chosen by its rule"
 
     return [
         Section("claims", "The paper's claims: reproduced, contradicted or inconclusive",
@@ -137,6 +157,24 @@ def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Se
                 tables.claims(results, detail=True), why("claims")),
         Section("findings", "Findings of this reproduction", "What the runs show beyond the claims table, with "
                 "the evidence.", "text", notes.findings_html(results)),
+        Section("probes", "What each module does inside a trained model: test-time interventions",
+                "The first of the ablations: each trained checkpoint segmented again with one module's input "
+                "replaced at every frame (methods.interventions: the SCM's previous mask zeroed, set to 0.5 or to "
+                "the ground truth of the previous frame; the memory readout averaged over the video's objects, "
+                "over positions, or zeroed). Change in J&F against the same checkpoint unmodified, seed mean "
+                f"with its 95% paired interval over seeds and sequences (the claims' rule). {spread}", "table",
+                tables.probes(results), why("probes")),
+        Section("probes_figure", "Test-time interventions: the change in J&F", "One marker per run (seed mean; "
+                "bar: the 95% paired interval, none with one seed); every intervention on the same x scale.",
+                "figure", figures.probe_effects(results, out), why("probes")),
+        Section("fig5", "Fig. 5: the SCM's gate", "For the distractor videos (objects of the same look) where "
+                "gvos_scm beats no_scm by the most (full stage; pipelines.qualitative states the rule), each object's "
+                "middle frame, then per trained SCM run (seed 0) the gate the SCM multiplies the embedding by (0 dark, "
+                f"1 bright) with the previous mask it read as a white contour. {gate_caption(results)}", "figure",
+                figures.scm_gates(qualitative, out), no_frames),
+        Section("scm_gates", "The SCM's gate inside and outside the previous mask", "Mean over the objects of "
+                "every DAVIS-2017 val video (seed 0) of the gate's mean inside and outside the previous mask over "
+                "the video's frames (results/scm_gates.csv).", "table", gate_table(results), why("scm_gates")),
         Section("stage_switch", "What pretraining does: the start of the main stage", "Training loss in the "
                 "main stage of gvos_scm from scratch (main_only) and from the pretraining checkpoint (full), every "
                 "seed.", "figure", figures.stage_switch(results, out), why("training_loss")),
@@ -159,6 +197,16 @@ def build_sections(paper: dict, results: dict, out: Path, label: str) -> list[Se
         Section("validation", "Did the main stage converge? Held-out J&F", "J&F on the DAVIS-2017 train videos held "
                 "out of training (train.main.holdout), at checkpoints of the main stage; mean over seeds, band "
                 "min-max.", "figure", figures.validation_curve(results, out), why("validation")),
+        Section("fig8", "Fig. 8: where the runs differ most", "The DAVIS-2017 val videos with the largest "
+                "spread of J&F over the full-stage runs (seed 0), middle frame: the ground truth, then each run's "
+                "masks in the DAVIS palette.", "figure", figures.segmentation_grid(qualitative, "fig8", out),
+                no_frames),
+        Section("fig9", "Fig. 9: multi-object videos", "The DAVIS-2017 val videos with the most objects (at least "
+                "two; seed 0, middle frame).", "figure", figures.segmentation_grid(qualitative, "fig9", out),
+                no_frames),
+        Section("fig10", "Fig. 10: failures", "Each full-stage run's worst DAVIS-2017 val video (lowest J&F, seed "
+                "0, middle frame), beside the ground truth and the other runs.", "figure",
+                figures.segmentation_grid(qualitative, "fig10", out), no_frames),
         Section("fig7", "Fig. 7: speed versus accuracy", "DAVIS-2016 J&F against frames per second. Hollow grey: "
                 "reported (derived from Table 5; online-learning methods as squares). Stars: measured "
                 f"(full-stage models, {label}). {tables.reference_t_note(results)}", "figure",
@@ -239,7 +287,7 @@ def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path
     out.mkdir(parents=True, exist_ok=True)
     results = load_results(results_dir)
     prov = provenance(results)
-    sections = build_sections(paper, results, out, measured_label(prov))
+    sections = build_sections(paper, results, out, measured_label(prov), load_qualitative(results_dir))
     for section in sections:
         if section.id in FIGURES and section.content is None:
             figures.placeholder(out / FIGURES[section.id][0], section.missing_because)

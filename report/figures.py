@@ -269,6 +269,128 @@ def attribute_breakdown(results: dict, out: Path) -> Path | None:
     return _save(fig, out / "attributes.png")
 
 
+def probe_effects(results: dict, out: Path) -> Path | None:
+    """The change in J&F under each intervention, one marker per run (seed mean, bar: 95% paired interval;
+    with one seed, no bar), every intervention on one shared x scale."""
+    from report.tables import probe_runs
+
+    table = results.get("probes")
+    if table is None or table.empty:
+        return None
+    names = list(dict.fromkeys(table["intervention"]))
+    runs = probe_runs(table)
+    fig, ax = plt.subplots(figsize=(7, 0.11 * len(names) * len(runs) + 0.35 * len(names) + 0.8))
+    height = 0.8 / len(runs)
+    markers = {"full": "o", "main_only": "s", "pretrain_only": "^"}
+    for k, (variant, stage) in enumerate(runs):
+        run = table[(table["variant"] == variant) & (table["stage"] == stage)].drop_duplicates("intervention")
+        run = run.set_index("intervention")
+        ys = [i + k * height for i, name in enumerate(names) if name in run.index]
+        rows = run.loc[[name for name in names if name in run.index]]
+        errors = [(rows["mean_delta_J&F"] - rows["ci_low"]).fillna(0), (rows["ci_high"] - rows["mean_delta_J&F"]).fillna(0)]
+        ax.errorbar(rows["mean_delta_J&F"], ys, xerr=errors, fmt=markers.get(stage, "D"), color=variant_colour(variant),
+                    markersize=5, capsize=2, linewidth=1, label=f"measured: {variant} / {stage}")
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.set_yticks([i + (len(runs) - 1) * height / 2 for i in range(len(names))], names)
+    ax.invert_yaxis()
+    ax.set_xlabel("change in DAVIS-2017 val J&F (points), intervention minus unmodified")
+    _legend_outside(ax)
+    return _save(fig, out / "probes.png")
+
+
+def _overlay(image, labels, alpha: float = 0.55):
+    """An RGB float image with the label map drawn over it in the DAVIS palette (0: no colour)."""
+    import numpy as np
+
+    from pipelines.data.masks import DAVIS_PALETTE
+
+    palette = np.frombuffer(DAVIS_PALETTE, dtype=np.uint8).reshape(-1, 3) / 255.0
+    rgb = image.astype(float) / 255.0
+    if labels is None:
+        return rgb
+    coloured = labels > 0
+    rgb[coloured] = (1 - alpha) * rgb[coloured] + alpha * palette[labels[coloured]]
+    return rgb
+
+
+def _panel(ax, picture, title: str = "", ylabel: str = "") -> None:
+    """An image panel without ticks or grid (``picture`` None: the axes already show one)."""
+    if picture is not None:
+        ax.imshow(picture, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    if title:
+        ax.set_title(title, fontsize=8)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=8)
+
+
+def segmentation_grid(qualitative: dict | None, figure: str, out: Path) -> Path | None:
+    """Figs. 8-10: rows of val frames (the rule of pipelines.qualitative), the ground truth and each run's
+    prediction overlaid in the DAVIS palette."""
+    if qualitative is None:
+        return None
+    layout, arrays = qualitative["layout"], qualitative["arrays"]
+    runs = layout["grid_runs"]
+    rows = ([(f"worst of {run}: {video}", video) for run, video in layout["fig10"]] if figure == "fig10"
+            else [(video, video) for video in layout[figure]])
+    if not rows or not runs:
+        return None
+    height, width = arrays[f"image/{rows[0][1]}"].shape[:2]
+    panel = 7.0 / (len(runs) + 1)
+    fig, axes = plt.subplots(len(rows), len(runs) + 1, squeeze=False,
+                             figsize=(7.0, panel * height / width * len(rows) + 0.6))
+    for r, (label, video) in enumerate(rows):
+        image = arrays[f"image/{video}"]
+        _panel(axes[r, 0], _overlay(image, arrays.get(f"truth/{video}")), "ground truth" if r == 0 else "",
+               f"{label}\nframe {layout['frames'][video]}")
+        for c, run in enumerate(runs, start=1):
+            _panel(axes[r, c], _overlay(image, arrays[f"prediction/{run}/{video}"]), run if r == 0 else "")
+    return _save(fig, out / f"{figure}_segmentations.png")
+
+
+def scm_gates(qualitative: dict | None, out: Path) -> Path | None:
+    """Fig. 5: for each chosen frame and object, the frame with the object's true mask, then per SCM run
+    the gate (0 black .. 1 yellow) with the previous mask it read drawn as a white contour."""
+    import numpy as np
+
+    if qualitative is None or not qualitative["layout"]["fig5"]["runs"]:
+        return None
+    layout, arrays = qualitative["layout"], qualitative["arrays"]
+    runs = layout["fig5"]["runs"]
+    rows = [(video, k, obj) for video in layout["fig5"]["videos"]
+            for k, obj in enumerate(layout.get("objects", {}).get(video, []))]
+    if not rows:
+        return None
+    height, width = arrays[f"image/{rows[0][0]}"].shape[:2]
+    panel = 7.0 / (len(runs) + 1)
+    fig, axes = plt.subplots(len(rows), len(runs) + 1, squeeze=False,
+                             figsize=(7.0, panel * height / width * len(rows) + 1.0))
+    shown = None
+    for r, (video, k, obj) in enumerate(rows):
+        truth = arrays.get(f"truth/{video}")
+        labels = None if truth is None else np.where(truth == obj, truth, 0)
+        _panel(axes[r, 0], _overlay(arrays[f"image/{video}"], labels), "frame, object's mask" if r == 0 else "",
+               f"{video} frame {layout['frames'][video]}\nobject {obj}")
+        for c, run in enumerate(runs, start=1):
+            gate = arrays[f"gate/{run}/{video}"][k].astype(float)
+            previous = arrays[f"previous/{run}/{video}"][k].astype(float)
+            ax = axes[r, c]
+            shown = ax.imshow(gate, vmin=0, vmax=1, cmap="cividis", interpolation="nearest")
+            if previous.max() > 0.5:
+                ax.contour(previous, levels=[0.5], colors="white", linewidths=0.8)
+            _panel(ax, None, run if r == 0 else "")
+    fig.colorbar(shown, ax=axes, shrink=0.6, label="SCM gate")
+    path = out / "fig5_scm_gates.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # a colorbar over all axes: no tight_layout
+    for copy in vector_copies(path):
+        fig.savefig(copy, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def placeholder(path: Path, reason: str) -> Path:
     """A small figure saying why there is no figure (Snakemake's report expects every declared file)."""
     fig, ax = plt.subplots(figsize=(6, 1.2))

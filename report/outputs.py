@@ -5,6 +5,11 @@ from __future__ import annotations
 
 FIGURES = {
     # section id: (file in report/build, category in `snakemake --report`)
+    "probes_figure": ("probes.png", "Mechanism probes"),
+    "fig5": ("fig5_scm_gates.png", "Fig. 5: the SCM's gate"),
+    "fig8": ("fig8_segmentations.png", "Figs. 8-10: segmentations"),
+    "fig9": ("fig9_segmentations.png", "Figs. 8-10: segmentations"),
+    "fig10": ("fig10_segmentations.png", "Figs. 8-10: segmentations"),
     "stage_switch": ("stage_switch.png", "Table 1: training stages"),
     "attributes": ("attributes.png", "Tables 2 and 4: ablations"),
     "loss": ("training_loss.png", "Training"),
@@ -18,6 +23,8 @@ TABLES_DIR = "tables"  # report/build/tables/<section id>.tex: every table of th
 TABLES = {
     # results table: category
     "claims": "Claims of the paper",
+    "probes": "Mechanism probes",
+    "scm_gates": "Fig. 5: the SCM's gate",
     "accuracy_summary": "Tables 1, 2, 4, 5, 6: accuracy",
     "per_attribute": "Tables 2 and 4: ablations",
     "speed": "Table 2: speed",

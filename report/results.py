@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-RESULT_FILES = ["claims", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
+RESULT_FILES = ["claims", "probes", "scm_gates", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
                 "validation", "runs", "speed", "memory_vs_t", "train_speed", "rule_times"]
 """Every table of results/ (results/README.md): what the workflow's report target asks for and the page reads."""
 MIB = 2**20
@@ -83,3 +83,35 @@ def stage_switch_losses(losses: pd.DataFrame | None) -> pd.DataFrame | None:
         return None
     sel = losses[(losses["variant"] == "gvos_scm") & losses["stage"].isin(["main_only", "full"])]
     return sel if set(sel["stage"]) == {"main_only", "full"} else None
+
+
+QUALITATIVE_FILE = "qualitative.npz"
+"""results/qualitative.npz (pipelines.qualitative): the pixels of Fig. 5 and Figs. 8-10 and their layout."""
+
+
+def load_qualitative(results_dir: str | Path) -> dict | None:
+    """{"layout": the selection pipelines.qualitative made, "arrays": name -> array}, or None when missing."""
+    import json
+
+    import numpy as np
+
+    path = Path(results_dir) / QUALITATIVE_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    layout = json.loads(str(arrays.pop("layout")))
+    return {"layout": layout, "arrays": arrays}
+
+
+def gate_summary(gates: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Per SCM run: the mean over objects of the gate inside and outside the previous mask, and which it is:
+    a spotlight (inside above outside) or a hole."""
+    if gates is None or gates.empty:
+        return None
+    runs = gates.groupby(["variant", "stage"], sort=False)[["gate_inside", "gate_outside"]].mean().reset_index()
+    runs["shape"] = ["spotlight" if i > o else "hole" for i, o in zip(runs["gate_inside"], runs["gate_outside"],
+                                                                      strict=True)]
+    runs["objects"] = gates.groupby(["variant", "stage"], sort=False).size().to_numpy()
+    return runs
+

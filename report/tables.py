@@ -81,6 +81,45 @@ def claims(results: dict, detail: bool = False) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+def probe_runs(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """(variant, stage) of the probed runs in the page's order: variants as everywhere, stages in training order."""
+    from report.style import STAGE_ORDER, variant_order
+
+    pairs = set(zip(table["variant"], table["stage"], strict=True))
+    return [(v, s) for v in variant_order({v for v, _ in pairs}) for s in STAGE_ORDER if (v, s) in pairs]
+
+
+def _seed_spread(rows: pd.DataFrame, column: str) -> str:
+    """'mean ± SD' of one value per seed."""
+    sd = float(rows[column].std(ddof=1)) if len(rows) > 1 else math.nan
+    return spread_cell(float(rows[column].mean()), sd)
+
+
+def probes(results: dict) -> pd.DataFrame | None:
+    """results/probes.csv on the page: per run and intervention, J&F unmodified and with it (mean ± SD over
+    seeds) and the change with its 95% paired interval, the number a reader came for, right after the names."""
+    table = results.get("probes")
+    if table is None:
+        return None
+    rows = []
+    order = list(dict.fromkeys(table["intervention"]))
+    for variant, stage in probe_runs(table):
+        run = table[(table["variant"] == variant) & (table["stage"] == stage)]
+        for name in order:
+            part = run[run["intervention"] == name]
+            if part.empty:
+                continue
+            first = part.iloc[0]
+            rows.append({"run": _run_label(variant, stage), "intervention": name,
+                         "change in J&F [95% interval]": interval_cell(first["mean_delta_J&F"], first["ci_low"],
+                                                                        first["ci_high"]),
+                         "J&F unmodified": _seed_spread(part, "reference_J&F"),
+                         "J&F with it": _seed_spread(part, "J&F"),
+                         "acts on": first["target"], "seeds": int(first["n_seeds"]),
+                         "objects": int(first["n_objects"])})
+    return pd.DataFrame(rows) if rows else None
+
+
 def table1(paper: dict, results: dict) -> pd.DataFrame | None:
     """Training stages: YouTube-VOS overall and DAVIS-2017 J, F."""
     source, summary = paper.get("table1"), results.get("accuracy_summary")

@@ -15,7 +15,7 @@ REPO = Path(workflow.basedir).resolve()
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from methods import variants as _variants  # noqa: E402
+from methods import interventions as _interventions, variants as _variants  # noqa: E402
 from methods.backbone import load_resnet  # noqa: E402
 from methods.config import ModelConfig  # noqa: E402
 from pipelines.collect import DATASET_SPLITS  # noqa: E402
@@ -102,6 +102,17 @@ _checked("benchmark.size", lambda: parse_size(BENCHMARK["size"]))
 if not any(_variants.is_learned(v, VARIANT_DEFS) for v in BENCHMARK["variants"]):
     config_error("benchmark.variants: names no learned variant; the training benchmark (train_speed.csv) "
                  "times the learned ones")
+
+# ---- the mechanism probes (rules/probes.smk)
+PROBES = config.get("probes") or {}
+PROBE_INTERVENTIONS = list(PROBES.get("interventions", []))
+PROBE_DATASET = PROBES.get("dataset", "davis2017")
+_unknown_probes = [name for name in PROBE_INTERVENTIONS if name not in _interventions.INTERVENTIONS]
+if _unknown_probes:
+    config_error(f"probes.interventions: unknown {', '.join(map(repr, _unknown_probes))} "
+                 f"(registered: {', '.join(_interventions.INTERVENTIONS)})")
+if PROBE_INTERVENTIONS and PROBE_DATASET not in DATASETS:
+    config_error(f"probes.dataset: {PROBE_DATASET} is not in experiments.datasets (the probes pair with its evaluation)")
 
 # ---- dataset roots: generated synthetic set, or real folders that must hold what the matrix reads
 SYNTHETIC = config["data"].get("synthetic")
@@ -286,7 +297,7 @@ rule config_stamp:
     output:
         "{folder}/.stamps/{kind}-{digest}.stamp",
     wildcard_constraints:
-        folder="results|evaluations",
+        folder="results|evaluations|probes",
         digest="[0-9a-f]+",
     shell:
         "echo 'settings hash {wildcards.digest}' > {output}"
@@ -340,6 +351,13 @@ def trained_runs():
 
 def evaluation_files(name):
     return [f"evaluations/{v}/{s}/seed{n}/{d}/{name}" for v, s, n in matrix_runs() for d in DATASETS]
+
+
+def probed_runs():
+    """(variant, stage, seed) of every trained run of the matrix the probes act on (none without interventions)."""
+    if not PROBE_INTERVENTIONS:
+        return []
+    return [(v, s, n) for v, s, n in matrix_runs() if s != BASELINE_STAGE]
 
 
 def loss_files():

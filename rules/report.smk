@@ -8,6 +8,7 @@ rule report:
     input:
         "report/build/index.html",
         RESULT_TABLES,
+        "results/qualitative.npz",
 
 
 rule rule_times:
@@ -37,6 +38,7 @@ rule figures:
 rule render_report:
     input:
         tables=RESULT_TABLES,
+        frames="results/qualitative.npz",
         code=sorted(str(p) for p in (REPO / "report").glob("*.py")),
     output:
         page="report/build/index.html",

@@ -100,3 +100,35 @@ def test_the_worked_example_end_to_end(tmp_path, smoke_data, linear_readout, f2x
     for t in (1, 4):
         assert speed.loc[t, "memory_bytes"] == linear_readout.state_bytes(cfg, t, 1, cfg.feature_positions(48, 64))
     assert speed.loc[1, "memory_bytes"] == speed.loc[4, "memory_bytes"]  # constant in t, like the GCM
+
+
+def test_the_pages_intervention_registers_and_acts_on_the_readout():
+    from methods import interventions
+    from methods.inference import InferenceEngine
+    from methods.variants import build_model
+    from pipelines.probes import selected_interventions
+    from tests.tiny_model import TINY_MODEL
+
+    exec(blocks("python")[3], vars(interventions))  # noqa: S102 - the documented code itself
+    try:
+        swap = interventions.INTERVENTIONS["readout_swap_objects"]
+        engine = InferenceEngine(build_model("gvos_scm", TINY_MODEL))
+        assert selected_interventions(["readout_swap_objects"], engine.cfg) == [swap]
+        frame, mask = torch.rand(3, 48, 64), torch.zeros(48, 64, dtype=torch.long)
+        mask[4:20, 4:30], mask[26:44, 30:60] = 1, 2
+        engine.step(frame, mask)
+        state = engine.snapshot()
+        seen = []
+        handle = engine.model.aspp.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].clone()))
+        try:
+            engine.step(frame)
+            engine.restore(state)
+            with engine.intervene(swap):
+                engine.step(frame)
+        finally:
+            handle.remove()
+        channels = engine.cfg.value_dim
+        torch.testing.assert_close(seen[1][:, :channels], seen[0][:, :channels].roll(1, dims=0))
+    finally:
+        interventions.unregister("readout_swap_objects")
+

@@ -109,11 +109,11 @@ def test_existing_prediction_is_replaced_only_when_complete(tmp_path, smoke_data
     calls = {"n": 0}
     real = predict.segment_video
 
-    def failing(engine, sample, merge_objects=False):
+    def failing(engine, sample, merge_objects=False, with_truth=False):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("boom")
-        return real(engine, sample, merge_objects)
+        return real(engine, sample, merge_objects, with_truth)
 
     monkeypatch.setattr(predict, "segment_video", failing)
     with pytest.raises(RuntimeError):

@@ -19,11 +19,12 @@ from report.build import build, main
 from report.paper import PAPER_FILES, default_paper_dir
 
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
-SECTION_IDS = ["claims", "claims_detail", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
-               "validation", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
+SECTION_IDS = ["claims", "claims_detail", "probes", "probes_figure", "fig5", "scm_gates", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
+               "validation", "fig8", "fig9", "fig10", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
                "accuracy", "speed", "cost", "provenance"]
 FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
-           "training_loss.png", "validation.png", "stage_switch.png", "attributes.png"]
+           "training_loss.png", "validation.png", "stage_switch.png", "attributes.png", "probes.png",
+           "fig5_scm_gates.png", "fig8_segmentations.png", "fig9_segmentations.png", "fig10_segmentations.png"]
 RUNS = [("gvos_scm", "pretrain_only"), ("gvos_scm", "main_only"), ("gvos_scm", "full"), ("stm_read", "full"),
         ("no_scm", "full"), ("copy_first_frame", "none")]
 
@@ -87,6 +88,38 @@ def write_fake_results(root: Path) -> None:
                   for i, (v, s) in enumerate(RUNS)]).to_csv(root / "runs.csv", index=False)
     pd.DataFrame([{"rule": "train", "jobs": 21, "wall_s": 1000.0, "cpu_s": 990.0, "max_rss_mb": 900.0,
                    "per_seed_jobs": 21}]).to_csv(root / "rule_times.csv", index=False)
+    write_fake_probes_and_frames(root)
+
+
+def write_fake_probes_and_frames(root: Path) -> None:
+    """probes.csv, scm_gates.csv and qualitative.npz as pipelines.probes / pipelines.qualitative write them."""
+    import json
+
+    import numpy as np
+
+    rows = []
+    for (variant, stage), name, seed in itertools.product(RUNS[:5], ["scm_mask_zero", "readout_zero"], (0, 1)):
+        if variant == "no_scm" and name.startswith("scm"):
+            continue
+        rows.append({"variant": variant, "stage": stage, "seed": seed, "dataset": "davis2017", "split": "val",
+                     "intervention": name, "target": name.rsplit("_", 1)[0], "J&F": 20.0 + seed, "J": 19.0, "F": 21.0,
+                     "reference_J&F": 60.0 + seed, "delta_J&F": -40.0, "delta_J": -41.0, "delta_F": -39.0,
+                     "mean_delta_J&F": -40.0, "ci_low": -47.25, "ci_high": -32.5, "n_seeds": 2, "n_objects": 9,
+                     "config_hash": "h0"})
+    pd.DataFrame(rows).to_csv(root / "probes.csv", index=False)
+    pd.DataFrame([{"variant": "gvos_scm", "stage": "full", "seed": 0, "sequence": "v0", "object": o,
+                   "gate_inside": 0.07, "gate_outside": 0.53, "frames": 4} for o in (1, 2)]).to_csv(
+        root / "scm_gates.csv", index=False)
+    runs = ["gvos_scm/full", "no_scm/full"]
+    labels = np.zeros((24, 40), np.uint8)
+    labels[4:12, 4:20], labels[14:22, 22:38] = 1, 2
+    arrays = {"image/v0": np.full((24, 40, 3), 128, np.uint8), "truth/v0": labels,
+              "gate/gvos_scm/full/v0": np.random.default_rng(0).random((2, 3, 5)).astype(np.float16),
+              "previous/gvos_scm/full/v0": np.ones((2, 3, 5), np.float16)}
+    arrays.update({f"prediction/{run}/v0": labels for run in runs})
+    layout = {"seed": 0, "grid_runs": runs, "fig5": {"videos": ["v0"], "runs": ["gvos_scm/full"]}, "fig8": ["v0"],
+              "fig9": ["v0"], "fig10": [["gvos_scm/full", "v0"]], "frames": {"v0": 2}, "objects": {"v0": [1, 2]}}
+    np.savez_compressed(root / "qualitative.npz", layout=np.array(json.dumps(layout)), **arrays)
 
 
 def page_text(out: Path) -> str:
@@ -104,6 +137,10 @@ def test_full_report_lists_every_figure_and_table(built):
     assert "Not available" not in text
     assert "synthetic" in text and "cpu: test" in text and "abc123" in text
     assert text.index('id="claims"') < text.index('id="table1"') < text.index('id="fig7"')
+    assert text.index('id="findings"') < text.index('id="probes"') < text.index('id="stage_switch"')  # first ablation
+    probes = text[text.index('id="probes"'):text.index('id="probes_figure"')]
+    assert "-40.0 [-47.2, -32.5]" in probes and "60.5 ± 0.7" in probes
+    assert "gvos_scm/full: a hole (mean gate 0.07 inside the previous mask, 0.53 outside" in text
     claims = text[text.index('id="claims"'):text.index('id="claims_detail"')]
     assert "0.9 [-0.8, 2.6]" not in claims and "0.9 [-0.8, 2.6]" in text  # J: the detail table only
     assert claims.index("inconclusive") < claims.index("1.2 [-0.5, 2.9]") < claims.index("4.8")  # verdict, ours, paper

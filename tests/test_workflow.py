@@ -87,6 +87,7 @@ def test_smoke_and_extended_dry_runs(tmp_path):
         ({"resources": {"train": {"gpu": 3, "device": "cuda"}}},
          "train.pretrain.batch_size: 4 is not divisible by resources.train.gpu: 3"),
         ({"resources": {"train": {"gpu": 2, "device": "cpu"}}}, "resources.train.gpu: 2 GPUs asked for"),
+        ({"probes": {"interventions": ["readout_zero", "scm_mask_typo"]}}, "probes.interventions: unknown 'scm_mask_typo'"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, overrides, message):

@@ -89,8 +89,15 @@ def test_smoke_workflow_end_to_end(tmp_path):
     accuracy = pd.read_csv(tmp_path / "results" / "accuracy.csv")
     assert set(accuracy["dataset"]) == {"davis2017", "davis2016", "youtubevos"}
     assert {"gvos_scm", "stm_read", "no_scm", "copy_first_frame"} <= set(accuracy["variant"])
+    probes = pd.read_csv(tmp_path / "results" / "probes.csv")
+    from methods.interventions import INTERVENTIONS
+
+    assert set(probes.loc[probes["variant"] == "gvos_scm", "intervention"]) == set(INTERVENTIONS)
+    assert len(probes) == 4 * len(INTERVENTIONS) + 3  # no_scm: the readout interventions only
+    assert len(pd.read_csv(tmp_path / "results" / "scm_gates.csv")) > 0
     page = (tmp_path / "report" / "build" / "index.html").read_text()
-    for section in ("fig7", "memory", "time", "loss", "table1", "table2", "table3", "table4", "table5", "table6"):
+    for section in ("fig7", "memory", "time", "loss", "table1", "table2", "table3", "table4", "table5", "table6",
+                    "probes", "fig5", "fig8", "fig9", "fig10"):
         assert f'id="{section}"' in page
     assert "Not available" not in page
     print(f"smoke workflow: {elapsed:.0f} s")

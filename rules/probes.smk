@@ -1,0 +1,54 @@
+# Mechanism probes: the test-time interventions of probes.interventions (methods.interventions) on every
+# trained checkpoint of the matrix, scored on probes.dataset, then results/probes.csv: each beside the
+# unmodified model's own evaluation, with the claims' paired interval over seeds and sequences.
+
+
+rule probe:
+    input:
+        data=lambda w: data_input(DATASET_ROOT_KEY[w.dataset]),
+        checkpoint=lambda w: f"{run_dir(w.variant, w.stage, w.seed)}/checkpoint.pt",
+        stamp=config_stamp("probes", "probe", section_hash(PROBES)),  # a changed list reruns the probes
+    output:
+        "probes/{variant}/{stage}/seed{seed}/{dataset}/per_object.csv",
+    params:
+        root=lambda w: dataset_root(w.dataset),
+        split=lambda w: DATASET_SPLITS[w.dataset],
+        train_stage=lambda w: TRAIN_STAGE[w.stage],
+        config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
+        interventions=" ".join(PROBE_INTERVENTIONS),
+        compile="--compile" if (config.get("predict") or {}).get("compile") else "",
+        amp="--amp " + {True: "on", False: "off"}.get(TRAIN_CONFIG.amp, "auto"),  # as the run's prediction
+    log:
+        "logs/probe/{variant}/{stage}/seed{seed}/{dataset}.log",
+    benchmark:
+        "benchmarks/probe/{variant}/{stage}/seed{seed}/{dataset}.tsv"
+    threads: job_slots("predict")
+    resources:
+        **job_resources("predict"),
+        **job_placement("predict"),
+    shell:
+        "{PY} -m pipelines.probes run --config {EFFECTIVE_CONFIG} --checkpoint {input.checkpoint}"
+        " --variant {wildcards.variant} --stage {params.train_stage} --seed {wildcards.seed}"
+        " --config-hash {params.config_hash} --data {params.root:q} --dataset {wildcards.dataset}"
+        " --split {params.split} --device {resources.device} {params.amp} {params.compile}"
+        " --threads {resources.torch_threads} --interventions {params.interventions} --out {output} > {log} 2>&1"
+
+
+rule probes:
+    input:
+        probes=[f"probes/{v}/{s}/seed{n}/{PROBE_DATASET}/per_object.csv" for v, s, n in probed_runs()],
+        reference=[f"evaluations/{v}/{s}/seed{n}/{PROBE_DATASET}/per_object.csv" for v, s, n in probed_runs()],
+        code=str(REPO / "pipelines" / "probes.py"),
+    output:
+        reported_table("probes"),
+    params:
+        samples=config["evaluate"]["bootstrap_samples"],
+        seed=config["evaluate"]["bootstrap_seed"],
+    log:
+        "logs/probes/probes.log",
+    benchmark:
+        "benchmarks/probes/probes.tsv"
+    threads: 1
+    shell:
+        "{PY} -m pipelines.probes table --probes {input.probes} --reference {input.reference}"
+        " --samples {params.samples} --bootstrap-seed {params.seed} --out {output} > {log} 2>&1"
