@@ -120,17 +120,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def read_tables(paths: list[Path], what: str) -> pd.DataFrame:
-    frames = []
-    for path in paths:
-        try:
-            frames.append(pd.read_csv(path))
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-            raise DataError(path, f"cannot read the {what}: {err}") from None
+    from pipelines.collect import read_csv
+
+    frames = [read_csv(path, what) for path in paths]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-# the training stage a checkpoint names (--stage) -> the run's stage in the results tables
-RUN_STAGE = {"pretrain": "pretrain_only", "main": "main_only", "full": "full"}
 
 
 def probes_table(probes: pd.DataFrame, reference: pd.DataFrame, samples: int = 2000,
@@ -141,10 +134,11 @@ def probes_table(probes: pd.DataFrame, reference: pd.DataFrame, samples: int = 2
     intervention, sequence, object, J&F-Mean, J-Mean, F-Mean); reference: per_object.csv rows of the
     same runs. An intervention is paired with the reference on the seeds and objects both have."""
     from pipelines.claims import paired_differences, paired_interval
+    from pipelines.train import EXPERIMENT_STAGE  # the checkpoint's stage (--stage) -> the run's
 
     if probes.empty:
         return pd.DataFrame(columns=COLUMNS)
-    probes = probes.assign(stage=probes["stage"].replace(RUN_STAGE))
+    probes = probes.assign(stage=probes["stage"].replace(EXPERIMENT_STAGE))
     rows = []
     for (variant, stage, dataset, split, name), group in probes.groupby(
             ["variant", "stage", "dataset", "split", "intervention"], sort=False):

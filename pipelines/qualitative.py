@@ -35,11 +35,11 @@ from tqdm import tqdm
 
 from pipelines.cli import run_cli
 from pipelines.data.masks import VOID_ID, read_mask
+from pipelines.evaluation.metrics import HEADLINE
 from pipelines.files import DataError, atomic_save, check_output_file
 
 log = logging.getLogger("gvos.qualitative")
 
-HEADLINE = "J&F-Mean"
 FIG5_VIDEOS = 2
 GRID_VIDEOS = 4
 FIG5_PAIR = (("gvos_scm", "full"), ("no_scm", "full"))
@@ -191,15 +191,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     from methods.checkpoint import load_model
     from methods.inference import InferenceEngine
+    from pipelines.collect import read_csv
     from pipelines.data.davis import DavisDataset
     from pipelines.runtime import resolve_device, set_threads
 
     args = parse_args(argv)
     gates_path, frames_path = check_output_file(args.gates, "--gates"), check_output_file(args.frames, "--frames")
-    try:
-        per_sequence = pd.read_csv(args.per_sequence)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise DataError(args.per_sequence, f"cannot read the per-object scores: {err}") from None
+    per_sequence = read_csv(args.per_sequence, "the per-object scores")
     attributes = pd.read_csv(args.attributes) if args.attributes is not None and args.attributes.is_file() else None
     scores = video_scores(per_sequence, seed=args.seed)
     if args.data is None or scores.empty:
