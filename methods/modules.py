@@ -36,6 +36,16 @@ class SpatialConstraint(nn.Module):
     def forward(self, embedding: Tensor, prev_mask: Tensor) -> Tensor:
         return embedding * self.gate(embedding, prev_mask)
 
+    @torch.no_grad()
+    def init_spotlight(self, inside: float = 0.88, outside: float = 0.12) -> None:
+        """Start training from the gate of the paper's Fig. 5: about ``inside`` where the previous mask is
+        1 and ``outside`` where it is 0 (the mask channel's centre tap and the bias; the embedding
+        channels keep their random initialisation). A training lever, not another network."""
+        logit = lambda p: float(torch.logit(torch.tensor(p)))  # noqa: E731
+        self.conv.weight[:, -1].zero_()
+        self.conv.weight[:, -1, 1, 1] = logit(inside) - logit(outside)
+        self.conv.bias.fill_(logit(outside))
+
 
 class ResBlock(nn.Module):
     """STM's pre-activation residual block: x + conv(relu(conv(relu(x))))."""

@@ -234,7 +234,9 @@ def validation_table(losses: list[Path]) -> pd.DataFrame:
         frame = read_csv(path, "validation log")
         frames.append(frame.assign(variant=match["variant"], stage=match["stage"], seed=int(match["seed"])))
     if not frames:
-        return pd.DataFrame(columns=["variant", "stage", "seed", "iteration", "J", "F", "J&F", "objects"])
+        from pipelines.training.validation import VALIDATION_COLUMNS
+
+        return pd.DataFrame(columns=["variant", "stage", "seed", *VALIDATION_COLUMNS])
     table = pd.concat(frames, ignore_index=True)
     return table.sort_values(["variant", "stage", "seed", "iteration"], kind="stable").reset_index(drop=True)
 

@@ -25,18 +25,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from pipelines.cli import run_cli
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.metrics import HEADLINE
 from pipelines.files import DataError, atomic_save, check_output_file
+from pipelines.scm_gate import GateRecorder, gate_statistics
 
 log = logging.getLogger("gvos.qualitative")
 
@@ -101,36 +100,6 @@ def middle_frame(frames: int) -> int:
 
 
 # ---- the SCM's gate, read through a forward hook (torch's public API) on the trained network
-class GateRecorder:
-    """Keeps, at every step, the SCM's gate ``(N, h, w)`` and the previous mask it read at the gate's size."""
-
-    def __init__(self, model):
-        self.steps: list[tuple[np.ndarray, np.ndarray]] = []
-        self.handle = model.scm.register_forward_hook(self._record)
-
-    def _record(self, module, inputs, output):
-        embedding, previous = inputs
-        gate = module.gate(embedding, previous)[:, 0].float()
-        small = F.interpolate(previous.float(), size=gate.shape[-2:], mode="area")[:, 0]
-        self.steps.append((gate.cpu().numpy(), small.cpu().numpy()))
-
-    def close(self) -> None:
-        self.handle.remove()
-
-
-def gate_statistics(steps: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float, float]]:
-    """Per object: the mean gate where the previous mask is above 0.5, and where it is not, over the steps."""
-    inside, outside = [], []
-    for gate, previous in steps:
-        region = previous > 0.5
-        inside.append(np.where(region, gate, np.nan).reshape(len(gate), -1))
-        outside.append(np.where(~region, gate, np.nan).reshape(len(gate), -1))
-    inside, outside = np.concatenate(inside, axis=1), np.concatenate(outside, axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an object never inside (or outside): NaN
-        return list(zip(np.nanmean(inside, axis=1).tolist(), np.nanmean(outside, axis=1).tolist(), strict=True))
-
-
 def record_gates(engine, reader, names: list[str], keep: set[str]) -> tuple[list[dict], dict[str, dict]]:
     """Gate statistics of every video in ``names``, and for the videos in ``keep`` the middle frame's
     image-independent panels (previous mask at full size, gate)."""

@@ -242,7 +242,7 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
             window = []
         if holdout and (done % (stage_cfg.validate_every or stage_cfg.iterations) == 0 or done == stage_cfg.iterations):
             checks.append({"iteration": done, **validate(trainer.model, holdout, trainer.device, trainer.amp)})
-            bar.write(f"iteration {done}: held-out J&F {checks[-1]['J&F']:.1f} ({checks[-1]['objects']} objects)")
+            bar.write(_validation_line(done, checks[-1]))
             write_rows_csv(out / VALIDATION_CSV, checks)
         if rank == 0 and done % run.train_cfg.checkpoint_every == 0 and done < stage_cfg.iterations:
             save_atomic({**trainer.state_dict(), "rng": capture_rng(), "iteration": done, "rows": rows,
@@ -265,14 +265,23 @@ def _divergence_message(run: Run, err: NonFiniteTraining, start: int) -> str:
             f"step, {keep}; nothing was scored (started at iteration {start})")
 
 
-def _holdout_videos(run: Run) -> list:
-    """The held-out videos of the main stage (none for pretraining or without train.main.holdout)."""
-    if run.args.stage == "pretrain" or not run.stage_cfg.holdout:
-        return []
-    from pipelines.training.data import holdout_names
+def _validation_line(done: int, check: dict) -> str:
+    line = (f"iteration {done}: held-out J&F {check['J&F']:.1f} [{check['J&F_low']:.1f}, {check['J&F_high']:.1f}] "
+            f"({check['objects']} objects; multi-object videos {check['J&F_multi']:.1f}")
+    if check["gate_inside"] == check["gate_inside"]:
+        line += f"; SCM gate {check['gate_inside']:.2f} inside the previous mask, {check['gate_outside']:.2f} outside"
+    return line + ")"
 
-    names = holdout_names(run.stage_cfg, run.config.get("data") or {}, run.args.config)
-    return load_holdout(run.config.get("data") or {}, run.args.config, names)
+
+def _holdout_videos(run: Run) -> list:
+    """The held-out videos of the main stage (none for pretraining or without train.main.holdout or
+    holdout_split)."""
+    if run.args.stage == "pretrain" or not run.stage_cfg.has_holdout:
+        return []
+    from pipelines.training.data import validation_set
+
+    split, names = validation_set(run.stage_cfg, run.config.get("data") or {}, run.args.config)
+    return load_holdout(run.config.get("data") or {}, run.args.config, names, split)
 
 
 def _mean_over_ranks(values: torch.Tensor, world: int, device: torch.device) -> torch.Tensor:
@@ -320,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     seed_everything(args.seed)
     if run.init_ckpt is None:
         model = variants.build_model(args.variant, run.config.get("model"), variants.variant_defs(run.config))
+        if run.train_cfg.scm_init == "spotlight" and model.scm is not None:
+            model.scm.init_spotlight()
     else:  # the one loader (methods.checkpoint): the pretraining's own model (its config checked in setup)
         model = model_from_checkpoint(run.init_ckpt, args.init)
     trainer = Trainer(model, run.stage_cfg, device, run.train_cfg.amp, args.seed, rank, world)

@@ -194,9 +194,15 @@ def build_sections(paper: dict, results: dict, out: Path, label: str, qualitativ
                 "without the attribute.", "table", tables.per_attribute(results), why("per_attribute")),
         Section("loss", "Training loss", "Loss per logged iteration, mean over seeds (band: min-max over seeds).",
                 "figure", figures.training_loss(results, out), why("training_loss")),
-        Section("validation", "Did the main stage converge? Held-out J&F", "J&F on the DAVIS-2017 train videos held "
-                "out of training (train.main.holdout), at checkpoints of the main stage; mean over seeds, band "
-                "min-max.", "figure", figures.validation_curve(results, out), why("validation")),
+        Section("validation", "Did the main stage converge? Held-out J&F", "J&F on the held-out DAVIS-2017 videos "
+                "(train.main.holdout_split, the synthetic data's own split; or the train.main.holdout train videos "
+                "kept out of training), never the val split, at checkpoints of the main stage; mean over seeds, "
+                "band min-max.", "figure", figures.validation_curve(results, out), why("validation")),
+        Section("diagnostics", "How each run learns to tell objects apart", "Per main-stage run and seed: the "
+                "held-out J&F of the multi-object videos (the identity 'click'), the SCM's mean gate inside and "
+                "outside the previous mask at each check (a spotlight: inside above outside; a hole: the opposite), "
+                "and the gradient norm before clipping.", "figure", figures.identity_diagnostics(results, out),
+                why("validation")),
         Section("fig8", "Fig. 8: where the runs differ most", "The DAVIS-2017 val videos with the largest "
                 "spread of J&F over the full-stage runs (seed 0), middle frame: the ground truth, then each run's "
                 "masks in the DAVIS palette.", "figure", figures.segmentation_grid(qualitative, "fig8", out),

@@ -223,6 +223,45 @@ def validation_curve(results: dict, out: Path) -> Path | None:
                              marker="o")
 
 
+def identity_diagnostics(results: dict, out: Path) -> Path | None:
+    """When and how each main-stage run learns to tell objects apart: one column per variant/stage, one
+    line per seed; rows: held-out J&F of the multi-object videos, the SCM gate inside (solid) and outside
+    (dashed) the previous mask, and the gradient norm before clipping (training_loss.csv). None without
+    the held-out split's columns (train.main.holdout_split)."""
+    checks = results.get("validation")
+    if checks is None or "J&F_multi" not in checks.columns or checks["J&F_multi"].isna().all():
+        return None
+    losses = results.get("training_loss")
+    runs = [(v, s) for s in STAGE_ORDER for v in variant_order(checks["variant"])
+            if ((checks["variant"] == v) & (checks["stage"] == s)).any()]
+    rows = ["J&F_multi", "gate", "grad_norm"]
+    fig, axes = plt.subplots(len(rows), len(runs), figsize=(3.2 * len(runs), 6.6), squeeze=False, sharex="col",
+                             sharey="row")
+    for col, (variant, stage) in enumerate(runs):
+        sel = checks[(checks["variant"] == variant) & (checks["stage"] == stage)]
+        colour = variant_colour(variant)
+        for seed, curve in sel.groupby("seed"):
+            alpha = 0.35 + 0.65 / (1 + int(seed))
+            axes[0][col].plot(curve["iteration"], curve["J&F_multi"], marker="o", color=colour, alpha=alpha,
+                              label=f"seed {seed}")
+            if curve["gate_inside"].notna().any():
+                axes[1][col].plot(curve["iteration"], curve["gate_inside"], color=colour, alpha=alpha)
+                axes[1][col].plot(curve["iteration"], curve["gate_outside"], color=colour, alpha=alpha, linestyle="--")
+        if losses is not None and "grad_norm" in losses.columns:
+            mine = losses[(losses["variant"] == variant) & (losses["stage"] == stage)]
+            for seed, curve in mine.groupby("seed"):
+                axes[2][col].plot(curve["iteration"], curve["grad_norm"], color=colour, alpha=0.35 + 0.65 / (1 + int(seed)),
+                                  linewidth=0.8)
+        axes[0][col].set_title(f"{variant} / {stage}", fontsize=9)
+        axes[0][col].legend(fontsize=6, frameon=False)
+        axes[2][col].set_xlabel("main-stage iteration")
+    axes[0][0].set_ylabel("held-out J&F (%)\nmulti-object videos")
+    axes[1][0].set_ylabel("SCM gate\nin (solid) / out (dashed)")
+    axes[2][0].set_ylabel("gradient norm\nbefore clipping")
+    axes[1][0].set_ylim(0, 1)
+    return _save(fig, out / "identity_diagnostics.png")
+
+
 def stage_switch(results: dict, out: Path) -> Path | None:
     """The first logged iterations of the main stage: from scratch (main_only) against initialised from
     pretraining (full), gvos_scm, every seed: what the pretrained start does to the loss."""

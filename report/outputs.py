@@ -14,6 +14,7 @@ FIGURES = {
     "attributes": ("attributes.png", "Tables 2 and 4: ablations"),
     "loss": ("training_loss.png", "Training"),
     "validation": ("validation.png", "Training"),
+    "diagnostics": ("identity_diagnostics.png", "Training"),
     "fig7": ("fig7_speed_accuracy.png", "Fig. 7 and Table 5: speed versus accuracy"),
     "memory": ("memory_vs_t.png", "Table 3: memory versus t"),
     "time": ("time_vs_t.png", "Table 2: speed"),

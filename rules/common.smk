@@ -149,6 +149,13 @@ if "davis2017" in _MAIN_DATASETS and TRAIN_CONFIG.main.holdout:
     if _problem:
         config_error(_problem)
 
+_HOLDOUT_SPLIT = TRAIN_CONFIG.main.holdout_split
+if _HOLDOUT_SPLIT and not SYNTHETIC and DATA_ROOTS.get("davis"):
+    _listing = Path(DATA_ROOTS["davis"]) / "ImageSets" / "2017" / f"{_HOLDOUT_SPLIT}.txt"
+    if not _listing.is_file():
+        config_error(f"train.main.holdout_split: {_HOLDOUT_SPLIT!r}: no {_listing} (a real DAVIS root has no "
+                     "held-out split: set holdout_split: null, and holdout: N to hold out N train videos)")
+
 # ---- the paper's tables, read by the report
 PAPER_DIR = config["report"].get("paper_dir") or str(REPO / "report" / "paper_tables")
 if not (Path(PAPER_DIR).expanduser() / "results_davis17.csv").is_file():

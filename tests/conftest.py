@@ -10,6 +10,14 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = REPO_ROOT / "tests" / "data" / "golden" / "davis2017"
 
+LONGEST_FIRST = ("tests/test_workflow_smoke.py::", "tests/test_readme_commands.py::")
+"""Started first, so that under pytest-xdist (make test: -n 2) the end-to-end workflow runs beside the
+many short tests instead of after them."""
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable: the rest keep their order
+
 
 @pytest.fixture(scope="session")
 def smoke_data(tmp_path_factory) -> Path:

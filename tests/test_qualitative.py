@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from pipelines import qualitative
+from pipelines import qualitative, scm_gate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -50,9 +50,9 @@ def test_each_figure_takes_the_frames_its_rule_names():
 def test_the_gate_statistics_separate_inside_from_outside():
     gate = np.array([[[0.9, 0.9], [0.1, 0.1]]])  # one object, 2 x 2
     previous = np.array([[[1.0, 0.8], [0.0, 0.2]]])
-    inside, outside = qualitative.gate_statistics([(gate, previous), (gate, previous)])[0]
+    inside, outside = scm_gate.gate_statistics([(gate, previous), (gate, previous)])[0]
     assert inside == pytest.approx(0.9) and outside == pytest.approx(0.1)
-    never = qualitative.gate_statistics([(gate, np.zeros_like(previous))])[0]
+    never = scm_gate.gate_statistics([(gate, np.zeros_like(previous))])[0]
     assert np.isnan(never[0]) and never[1] == pytest.approx(0.5)
 
 
@@ -69,7 +69,7 @@ def test_the_recorder_keeps_the_gate_the_scm_multiplies_by():
     outputs = []
     handle = engine.model.scm.register_forward_hook(
         lambda module, inputs, output: outputs.append((inputs[0].clone(), output.clone())))
-    recorder = qualitative.GateRecorder(engine.model)
+    recorder = scm_gate.GateRecorder(engine.model)
     try:
         engine.step(frames[0], mask)
         for frame in frames[1:]:

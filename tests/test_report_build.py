@@ -20,10 +20,10 @@ from report.paper import PAPER_FILES, default_paper_dir
 
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
 SECTION_IDS = ["claims", "claims_detail", "probes", "probes_figure", "fig5", "scm_gates", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
-               "validation", "fig8", "fig9", "fig10", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
+               "validation", "diagnostics", "fig8", "fig9", "fig10", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
                "accuracy", "speed", "cost", "provenance"]
 FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
-           "training_loss.png", "validation.png", "stage_switch.png", "attributes.png", "probes.png",
+           "training_loss.png", "validation.png", "identity_diagnostics.png", "stage_switch.png", "attributes.png", "probes.png",
            "fig5_scm_gates.png", "fig8_segmentations.png", "fig9_segmentations.png", "fig10_segmentations.png"]
 RUNS = [("gvos_scm", "pretrain_only"), ("gvos_scm", "main_only"), ("gvos_scm", "full"), ("stm_read", "full"),
         ("no_scm", "full"), ("copy_first_frame", "none")]
@@ -55,11 +55,14 @@ def write_fake_results(root: Path) -> None:
                       "seconds_memorize": 0.01, "gflops_per_frame": 3.0 + t / 10})
     pd.DataFrame(speed).to_csv(root / "speed.csv", index=False)
     pd.DataFrame(speed).to_csv(root / "memory_vs_t.csv", index=False)
-    loss = [{"variant": v, "stage": s, "seed": seed, "iteration": i, "loss": 1.0 / (i + 1) + seed / 10, **PROV}
+    loss = [{"variant": v, "stage": s, "seed": seed, "iteration": i, "loss": 1.0 / (i + 1) + seed / 10,
+             "grad_norm": 3.0 + seed, **PROV}
             for (v, s) in RUNS[:5] for seed in (0, 1) for i in range(0, 50, 10)]
     pd.DataFrame(loss).to_csv(root / "training_loss.csv", index=False)
     checks = [{"variant": v, "stage": s, "seed": seed, "iteration": i, "J": 30.0 + i, "F": 32.0 + i, "J&F": 31.0 + i,
-               "objects": 12} for (v, s) in RUNS[1:5] for seed in (0, 1) for i in (100, 200)]
+               "objects": 12, "J&F_multi": 29.0 + i, "gate_inside": float("nan") if v == "no_scm" else 0.6,
+               "gate_outside": float("nan") if v == "no_scm" else 0.1}
+              for (v, s) in RUNS[1:5] for seed in (0, 1) for i in (100, 200)]
     pd.DataFrame(checks).to_csv(root / "validation.csv", index=False)
     attributes = [{"variant": v, "stage": s, "dataset": "davis2017", "attribute": a, "has": has,
                    "J&F-Mean": 40.0 + 5 * has, "n_seeds": 1, "n_sequences": 5, "n_objects": 9}

@@ -64,37 +64,62 @@ def test_smoke_and_extended_dry_runs(tmp_path):
     assert counts["train"] == (5 + 1 + 5) * 3 and counts["predict"] == (7 * 3 + 1) * 3
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"experiments": {"variants": {"gvos_scm": ["full"], "not_a_net": ["full"]}}},
-         "unknown variant 'not_a_net'"),
-        ({"benchmark": {"variants": ["gvos_scm", "nope"]}}, "benchmark.variants: unknown variant 'nope'"),
-        ({"experiments": {"variants": {"copy_first_frame": ["full"]}}}, "is not trained"),
-        ({"data": {"synthetic": None, "davis": "/nonexistent/DAVIS", "youtubevos": "/nonexistent/YTVOS",
-                   "coco": "/nonexistent/COCO"}}, "dataset folder does not exist"),
-        ({"data": {"synthetic": None}}, "no path given"),
-        ({"train": {"main": {"iterations": -5}}}, "['train']['main']['iterations']"),
-        ({"train": {"main": {"iterations": 10, "warmup": 10}}}, "train.main.warmup"),  # TrainConfig's own check
-        # issue 22: what a job refused hours later is refused at dry run, naming the key
-        ({"train": {"main": {"holdout": 60}}}, "train.main.holdout: 60 held-out videos leave none of the 60"),
-        ({"train": {"main": {"lr": float("inf")}}}, "['train']['main']['lr']"),
-        ({"train": {"main": {"lr": 1.0e4}}}, "['train']['main']['lr']"),
-        ({"benchmark": {"size": "8x8"}}, "benchmark.size: --size '8x8'"),
-        ({"benchmark": {"variants": ["copy_first_frame"]}}, "benchmark.variants: names no learned variant"),
-        ({"report": {"paper_dir": "/nonexistent"}}, "report.paper_dir: /nonexistent: no results_davis17.csv"),
-        # issue 23 item 12: several GPUs per training job are launched, so they must share the batch
-        ({"resources": {"train": {"gpu": 3, "device": "cuda"}}},
-         "train.pretrain.batch_size: 4 is not divisible by resources.train.gpu: 3"),
-        ({"resources": {"train": {"gpu": 2, "device": "cpu"}}}, "resources.train.gpu: 2 GPUs asked for"),
-        ({"probes": {"interventions": ["readout_zero", "scm_mask_typo"]}}, "probes.interventions: unknown 'scm_mask_typo'"),
-    ],
-)
-def test_bad_config_fails_before_any_job(tmp_path, overrides, message):
-    run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
-    assert run.returncode != 0
-    assert message in run.stdout + run.stderr
-    assert not (tmp_path / "logs" / "config").exists()  # failed before the effective config was written
+BAD_CONFIGS = [
+    ({"experiments": {"variants": {"gvos_scm": ["full"], "not_a_net": ["full"]}}},
+     "unknown variant 'not_a_net'"),
+    ({"benchmark": {"variants": ["gvos_scm", "nope"]}}, "benchmark.variants: unknown variant 'nope'"),
+    ({"experiments": {"variants": {"copy_first_frame": ["full"]}}}, "is not trained"),
+    ({"data": {"synthetic": None, "davis": "/nonexistent/DAVIS", "youtubevos": "/nonexistent/YTVOS",
+               "coco": "/nonexistent/COCO"}}, "dataset folder does not exist"),
+    ({"data": {"synthetic": None}}, "no path given"),
+    ({"train": {"main": {"iterations": -5}}}, "['train']['main']['iterations']"),
+    ({"train": {"main": {"iterations": 10, "warmup": 10}}}, "train.main.warmup"),  # TrainConfig's own check
+    # issue 22: what a job refused hours later is refused at dry run, naming the key
+    ({"train": {"main": {"holdout": 60, "holdout_split": None}}},
+     "train.main.holdout: 60 held-out videos leave none of the 60"),
+    # issue 24: the recipe is chosen on a held-out split, never on the val split nor on trained videos
+    ({"train": {"main": {"holdout_split": "val"}}}, "['train']['main']['holdout_split']"),
+    ({"train": {"main": {"holdout": 3}}}, "set holdout (train videos held out) or holdout_split"),
+    ({"train": {"scm_init": "spot"}}, "['train']['scm_init']"),
+    ({"train": {"main": {"lr": float("inf")}}}, "['train']['main']['lr']"),
+    ({"train": {"main": {"lr": 1.0e4}}}, "['train']['main']['lr']"),
+    ({"benchmark": {"size": "8x8"}}, "benchmark.size: --size '8x8'"),
+    ({"benchmark": {"variants": ["copy_first_frame"]}}, "benchmark.variants: names no learned variant"),
+    ({"report": {"paper_dir": "/nonexistent"}}, "report.paper_dir: /nonexistent: no results_davis17.csv"),
+    # issue 23 item 12: several GPUs per training job are launched, so they must share the batch
+    ({"resources": {"train": {"gpu": 3, "device": "cuda"}}},
+     "train.pretrain.batch_size: 4 is not divisible by resources.train.gpu: 3"),
+    ({"resources": {"train": {"gpu": 2, "device": "cpu"}}}, "resources.train.gpu: 2 GPUs asked for"),
+    ({"probes": {"interventions": ["readout_zero", "scm_mask_typo"]}}, "probes.interventions: unknown 'scm_mask_typo'"),
+]
+"""(override, what the error names): each must fail at dry run, before any job."""
+
+
+@pytest.fixture(scope="module")
+def bad_config_dry_runs(tmp_path_factory) -> dict[int, dict]:
+    """Every BAD_CONFIGS case dry-run in one interpreter (tests/workflow_dry_runs.py), each in its own
+    --directory: ~0.1 s a parse instead of ~10 s of imports per snakemake process."""
+    import json
+
+    folders = []
+    for index, (overrides, _) in enumerate(BAD_CONFIGS):
+        folder = tmp_path_factory.mktemp(f"bad_config_{index}")
+        write_config(folder, overrides)
+        folders.append(str(folder))
+    run = subprocess.run([sys.executable, str(REPO / "tests" / "workflow_dry_runs.py"), *folders],
+                         capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [r["dir"] for r in results] == folders, run.stderr[-3000:]
+    return dict(enumerate(results))
+
+
+@pytest.mark.parametrize("index", range(len(BAD_CONFIGS)), ids=[m[:40] for _, m in BAD_CONFIGS])
+def test_bad_config_fails_before_any_job(bad_config_dry_runs, index):
+    result, message = bad_config_dry_runs[index], BAD_CONFIGS[index][1]
+    assert not result["ok"], result["message"][-2000:]
+    assert message in result["message"], result["message"][-2000:]
+    assert not (Path(result["dir"]) / "logs" / "config").exists()  # failed before the effective config was written
 
 
 @pytest.mark.parametrize(("gpus", "launcher"), [
@@ -179,8 +204,7 @@ def test_unknown_model_key_fails_before_any_job(tmp_path):
 def test_real_dataset_paths_that_exist_pass(tmp_path, smoke_data):
     roots = {"DAVIS": smoke_data / "DAVIS", "YTVOS": smoke_data / "YouTubeVOS", "COCO": smoke_data / "COCO"}
     overrides = {"data": {"synthetic": None, "davis": str(roots["DAVIS"]), "youtubevos": str(roots["YTVOS"]),
-                          "coco": str(roots["COCO"])},
-                 "train": {"main": {"holdout": 1}}}  # the smoke set has 3 train videos (6 would leave none)
+                          "coco": str(roots["COCO"])}}  # the synthetic roots have the holdout split
     run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
     assert run.returncode == 0, run.stderr
     counts = job_counts(run.stdout + run.stderr)

@@ -16,10 +16,12 @@ workflow's ``resources:`` section and ``experiments.seeds`` as command-line flag
       checkpoint_every: 50  # iterations between resumable state files
       log_every: 10         # iterations between loss.csv rows (averaged over the window)
       allow_untrained_backbone: false   # see below
+      scm_init: default     # default (PyTorch's) or spotlight (methods.modules.SpatialConstraint.init_spotlight)
+                            # for a network that starts from random weights (pretrain, main_only)
       pretrain: {iterations, batch_size, lr, weight_decay, lr_schedule, grad_clip,
                  crop: [h, w], num_frames, max_objects}
       main:     {... the same ..., max_skip: {start, step, every, unit, maximum},
-                 datasets: [davis2017, davis2016, youtubevos], holdout, validate_every}
+                 datasets: [davis2017, davis2016, youtubevos], holdout, holdout_split, validate_every}
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 from methods.inference import is_amp_setting
 
 LR_SCHEDULES = ("constant", "cosine")
+SCM_INITS = ("default", "spotlight")
 MAX_LR = 1.0  # the schema's bound too: no Adam recipe of this network trains above it
 MAIN_DATASETS = ("davis2017", "davis2016", "youtubevos")
 SKIP_UNITS = ("iterations", "epochs")
@@ -113,20 +116,34 @@ class StageConfig:
 @dataclass
 class MainStageConfig(StageConfig):
     """The video stage adds the frame-skip curriculum, the training datasets, and the held-out check
-    of convergence: the last ``holdout`` sequences of the DAVIS-2017 train list are not trained on, and
-    every ``validate_every`` iterations (and at the end) the model segments them and their J&F is
-    written to the run's validation.csv (0: no validation)."""
+    of convergence on one of two sets of videos: a DAVIS-2017 split list of its own (``holdout_split``,
+    e.g. the synthetic data's ``holdout``: never trained on, never the val split), or the last
+    ``holdout`` sequences of the DAVIS-2017 train list, then not trained on (for a real DAVIS root,
+    which has no such split). Every ``validate_every`` iterations (and at the end) the model segments
+    them and their J&F is written to the run's validation.csv (0: no validation)."""
 
     max_skip: MaxSkipSchedule = field(default_factory=MaxSkipSchedule)
     datasets: list[str] = field(default_factory=lambda: ["davis2017"])
     holdout: int = 0
+    holdout_split: str | None = None
     validate_every: int = 0
 
     def validate(self, where: str) -> None:
         super().validate(where)
         _check_nonneg(where, holdout=self.holdout, validate_every=self.validate_every)
-        if self.validate_every and not self.holdout:
-            raise ValueError(f"{where}.validate_every: needs held-out videos ({where}.holdout > 0)")
+        if self.holdout_split is not None:
+            if not isinstance(self.holdout_split, str) or not self.holdout_split.strip():
+                raise ValueError(f"{where}.holdout_split: expected the name of a DAVIS-2017 split list or null, "
+                                 f"got {self.holdout_split!r}")
+            if self.holdout_split in ("train", "val"):
+                raise ValueError(f"{where}.holdout_split: {self.holdout_split!r} cannot be the held-out set "
+                                 "(train is trained on; val is the split whose claims the report judges)")
+            if self.holdout:
+                raise ValueError(f"{where}: set holdout (train videos held out) or holdout_split (a split of "
+                                 "its own), not both")
+        if self.validate_every and not self.has_holdout:
+            raise ValueError(f"{where}.validate_every: needs held-out videos ({where}.holdout > 0 or "
+                             f"{where}.holdout_split)")
         if self.holdout and "davis2017" not in self.datasets:
             raise ValueError(f"{where}.holdout: the held-out videos come from davis2017, which is not trained on")
         self.max_skip.validate(f"{where}.max_skip")
@@ -135,6 +152,10 @@ class MainStageConfig(StageConfig):
         for name in self.datasets:
             if name not in MAIN_DATASETS:
                 raise ValueError(f"{where}.datasets: {name!r} is not one of {', '.join(MAIN_DATASETS)}")
+
+    @property
+    def has_holdout(self) -> bool:
+        return bool(self.holdout or self.holdout_split)
 
 
 @dataclass
@@ -147,11 +168,14 @@ class TrainConfig:
     checkpoint_every: int = 50
     log_every: int = 10
     allow_untrained_backbone: bool = False
+    scm_init: str = "default"
     pretrain: StageConfig = field(default_factory=StageConfig)
     main: MainStageConfig = field(default_factory=MainStageConfig)
 
     def validate(self) -> TrainConfig:
         _check_positive("train", checkpoint_every=self.checkpoint_every, log_every=self.log_every)
+        if self.scm_init not in SCM_INITS:
+            raise ValueError(f"train.scm_init: {self.scm_init!r} is not one of {', '.join(SCM_INITS)}")
         self.pretrain.validate("train.pretrain")
         self.main.validate("train.main")
         return self

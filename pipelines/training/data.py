@@ -44,6 +44,22 @@ def holdout_names(stage_cfg: StageConfig, data_section: dict, config_path: Path 
     return names[-count:]
 
 
+def validation_set(stage_cfg: StageConfig, data_section: dict, config_path: Path | None) -> tuple[str, list[str]]:
+    """(DAVIS-2017 split, sequence names) of the main stage's held-out check: the ``holdout_split``
+    list, or the ``holdout`` last train videos; no names when neither is set."""
+    split = getattr(stage_cfg, "holdout_split", None)
+    if not split:
+        return "train", holdout_names(stage_cfg, data_section, config_path)
+    from pipelines.data.davis import DavisDataset
+
+    root = dataset_root(data_section, "davis", config_path)
+    if not (root / "ImageSets" / "2017" / f"{split}.txt").is_file():
+        raise DataError(root / "ImageSets" / "2017" / f"{split}.txt",
+                        f"train.main.holdout_split: {split!r} names no DAVIS-2017 split list here (a real DAVIS "
+                        "root has none: set holdout_split: null and holdout: N to hold out N train videos)")
+    return split, DavisDataset(root, year="2017", split=split).sequences
+
+
 def holdout_problem(count: int, videos: int) -> str | None:
     """Why holding out ``count`` of ``videos`` DAVIS-2017 train videos is refused, or None (the workflow's
     dry run asks the same before the data exist)."""

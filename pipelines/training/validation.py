@@ -1,7 +1,10 @@
-"""The held-out check of convergence: J&F of the model in training on the held-out DAVIS-2017 train videos.
+"""The held-out check of convergence: J&F of the model in training on the held-out DAVIS-2017 videos.
 
 Scored as the DAVIS protocol scores a split (pipelines.evaluation): each object's J and F averaged over
-the frames between the first and the last, then over the objects; J&F is the mean of the two.
+the frames between the first and the last, then over the objects; J&F is the mean of the two. Beside
+it: an interval over objects (percentile bootstrap), J&F of the single- and of the multi-object videos
+apart (telling objects apart is what the multi-object ones test), and the SCM's mean gate inside and
+outside the previous mask (pipelines.scm_gate), so a curve shows when and how a run learns identity.
 """
 
 from __future__ import annotations
@@ -12,14 +15,21 @@ import torch
 from pipelines.data.masks import VOID_ID
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.scores import frame_scores
+from pipelines.intervals import bootstrap_interval
+
+VALIDATION_COLUMNS = ["iteration", "J", "F", "J&F", "J&F_low", "J&F_high", "objects", "J&F_single", "J&F_multi",
+                      "objects_single", "objects_multi", "gate_inside", "gate_outside"]
+"""validation.csv, one row per check (the gate columns are empty for a network without the SCM)."""
+
+BOOTSTRAP_SAMPLES = 1000
 
 
-def load_holdout(data_section: dict, config_path, names: list[str]) -> list:
-    """The held-out videos, in memory (VideoSample with their full annotation)."""
+def load_holdout(data_section: dict, config_path, names: list[str], split: str = "train") -> list:
+    """The held-out videos of DAVIS-2017 ``split``, in memory (VideoSample with their full annotation)."""
     from pipelines.data.davis import DavisDataset
     from pipelines.training.data import dataset_root
 
-    reader = DavisDataset(dataset_root(data_section, "davis", config_path), year="2017", split="train")
+    reader = DavisDataset(dataset_root(data_section, "davis", config_path), year="2017", split=split)
     return [reader.load_video(name) for name in names]
 
 
@@ -33,17 +43,47 @@ def score_video(labels: np.ndarray, sample) -> list[tuple[float, float]]:
             for k in range(len(objects))]
 
 
-def validate(model: torch.nn.Module, videos: list, device: torch.device, amp: bool = False) -> dict[str, float]:
-    """J, F and J&F (percent) of ``model`` on ``videos``; the model is back in training mode afterwards."""
-    from methods.inference import InferenceEngine
-    from pipelines.predict import segment_video
-
-    engine = InferenceEngine(model, device=device, amp=amp)
-    scores = []
-    with torch.inference_mode():
-        for sample in videos:
-            scores.extend(score_video(segment_video(engine, sample), sample))
-    model.train()
+def summarise(scores: list[tuple[float, float]], multi: list[bool]) -> dict[str, float]:
+    """The validation row (less iteration and gate) of per-object (J, F) scores; ``multi[k]``: object k
+    belongs to a video of two or more objects. Percent; NaN where a group has no object."""
+    per_object = np.array([(j + f) / 2 for j, f in scores]) * 100
+    multi = np.array(multi, dtype=bool)
+    low, high = bootstrap_interval(per_object, samples=BOOTSTRAP_SAMPLES)
     j = 100 * float(np.mean([s[0] for s in scores]))
     f = 100 * float(np.mean([s[1] for s in scores]))
-    return {"J": j, "F": f, "J&F": (j + f) / 2, "objects": len(scores)}
+    group = {name: per_object[mask] for name, mask in (("single", ~multi), ("multi", multi))}
+    return {"J": j, "F": f, "J&F": (j + f) / 2, "J&F_low": low, "J&F_high": high, "objects": len(scores),
+            **{f"J&F_{name}": float(values.mean()) if values.size else float("nan") for name, values in group.items()},
+            **{f"objects_{name}": int(values.size) for name, values in group.items()}}
+
+
+def validate(model: torch.nn.Module, videos: list, device: torch.device, amp: bool = False) -> dict[str, float]:
+    """The validation row (less iteration) of ``model`` on ``videos``; the model is back in training mode
+    afterwards."""
+    from methods.inference import InferenceEngine
+    from pipelines.predict import segment_video
+    from pipelines.scm_gate import GateRecorder, gate_statistics
+
+    engine = InferenceEngine(model, device=device, amp=amp)
+    scores, multi, gates = [], [], []
+    recorder = GateRecorder(model) if getattr(model, "scm", None) is not None else None
+    try:
+        with torch.inference_mode():
+            for sample in videos:
+                if recorder is not None:
+                    recorder.steps.clear()
+                video_scores = score_video(segment_video(engine, sample), sample)
+                scores.extend(video_scores)
+                multi.extend([len(video_scores) > 1] * len(video_scores))
+                if recorder is not None and recorder.steps:
+                    gates.extend(gate_statistics(recorder.steps))
+    finally:
+        if recorder is not None:
+            recorder.close()
+        model.train()
+    row = summarise(scores, multi)
+    for k, name in enumerate(("gate_inside", "gate_outside")):
+        values = np.array([g[k] for g in gates], dtype=float)
+        values = values[~np.isnan(values)]  # an object never inside (or outside) its previous mask
+        row[name] = float(values.mean()) if values.size else float("nan")
+    return row

@@ -28,7 +28,8 @@ def generate(out: str | Path, preset: Preset, seed: int, overwrite: bool = False
         raise ValueError(f"seed must be >= 0, got {seed}")
     output = OutputFolder(out, overwrite=overwrite)
     seen, unseen = split_looks(preset.held_out_looks)
-    total = preset.davis_train + preset.davis_val + preset.yt_train + preset.yt_valid + preset.coco_images
+    total = (preset.davis_train + preset.davis_val + preset.davis_holdout + preset.yt_train + preset.yt_valid
+             + preset.coco_images)
     started = time.perf_counter()
     with output as tmp:
         photos = load_photos()
@@ -63,7 +64,7 @@ def readme(preset: Preset, summary: dict) -> str:
         "| part | split | videos / images | frames | objects | notes |",
         "|---|---|---|---|---|---|",
     ]
-    for split in ("train", "val"):
+    for split in ("train", "val", "holdout"):
         d = davis[split]
         lines.append(f"| DAVIS | {split} | {d['videos']} | {d['frames']} | {d['objects']} | "
                      f"{d['single_object_videos']} single-object (ImageSets/2016); copy-first-frame mean IoU "
@@ -77,7 +78,7 @@ def readme(preset: Preset, summary: dict) -> str:
                  f"polygon, {coco['rle_instances']} RLE segmentations |")
     lines += [
         "",
-        "Seen categories (train and val): " + ", ".join(summary["seen_categories"]) + ".",
+        "Seen categories (DAVIS train, val and holdout): " + ", ".join(summary["seen_categories"]) + ".",
         "Unseen categories (YouTubeVOS valid only): " + (", ".join(summary["unseen_categories"]) or "none") + ".",
         "",
         "YouTubeVOS `valid/Annotations` holds only the frames where an object first appears (the whole",

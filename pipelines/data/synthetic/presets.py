@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-FORMAT_VERSION = 2
-"""Bumped whenever the generator's output changes for the same preset and seed (2: attributes.csv); the
-workflow regenerates a data set written by another version."""
+FORMAT_VERSION = 3
+"""Bumped whenever the generator's output changes for the same preset and seed (2: attributes.csv;
+3: the DAVIS-2017 ``holdout`` split); the workflow regenerates a data set written by another version."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,9 @@ class Preset:
     frames: int = 24                 # DAVIS video length
     davis_train: int = 60
     davis_val: int = 50
+    davis_holdout: int = 24          # a third DAVIS-2017 split (ImageSets/2017/holdout.txt) for choosing a
+                                     # recipe: never trained on, never the val split the claims judge
+    holdout_single_fraction: float = 0.125   # mostly multi-object: the split must time the identity "click"
     single_object_fraction: float = 0.3   # these videos form the DAVIS-2016 lists
     max_objects: int = 4             # multi-object videos cycle through 2..max_objects objects
     yt_train: int = 60
@@ -41,7 +44,7 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "default": Preset(name="default"),
     "smoke": Preset(
-        name="smoke", height=48, width=80, frames=6, davis_train=3, davis_val=3, max_objects=3,
+        name="smoke", height=48, width=80, frames=6, davis_train=3, davis_val=3, davis_holdout=2, max_objects=3,
         yt_train=3, yt_valid=3, yt_frames=6, coco_images=4, coco_max_instances=3, late_fraction=1.0,
     ),
 }
@@ -79,11 +82,13 @@ def validate(preset: Preset) -> Preset:
         problems.append("height and width must be at least 32")
     if preset.frames < 3 or preset.yt_frames < 3:
         problems.append("videos need at least 3 frames (the DAVIS evaluation drops the first and last)")
-    for key in ("davis_train", "davis_val", "yt_train", "yt_valid", "coco_images"):
+    for key in ("davis_train", "davis_val", "davis_holdout", "yt_train", "yt_valid", "coco_images"):
         if getattr(preset, key) < 1:
             problems.append(f"{key} must be at least 1")
     if not 1 <= preset.max_objects <= 20:
         problems.append("max_objects must lie in 1..20")
+    if not 0 <= preset.holdout_single_fraction <= 1:
+        problems.append("holdout_single_fraction must lie in 0..1")
     lo, hi = preset.object_area
     if not 0 < lo <= hi < 0.6:
         problems.append("object_area must be 0 < min <= max < 0.6")

@@ -1,4 +1,10 @@
-"""The synthetic DAVIS part: DAVIS-2017 layout, with the single-object videos listed as DAVIS-2016."""
+"""The synthetic DAVIS part: DAVIS-2017 layout, with the single-object videos listed as DAVIS-2016.
+
+Besides train and val, a third split ``holdout`` (ImageSets/2017/holdout.txt, videos ``holdout-NNN``,
+mostly multi-object): the videos on which a training recipe is chosen, apart from the val split whose
+claims the report judges and from the videos trained on. Every video's content depends only on
+(seed, split, index), so adding the split changed no train or val video.
+"""
 
 from __future__ import annotations
 
@@ -18,16 +24,18 @@ from pipelines.data.synthetic.looks import Look
 from pipelines.data.synthetic.presets import Preset
 from pipelines.data.synthetic.scenes import render_video
 
-SPLITS = ("train", "val")
+SPLITS = ("train", "val", "holdout")
+SPLITS_2016 = ("train", "val")  # DAVIS-2016 lists only these
 
 
 def object_counts(preset: Preset, split: str, seed: int) -> list[int]:
     """Objects per video of a split: a fixed share of single-object videos, the rest cycling through
     2..max_objects, in a seeded order. The totals depend only on the preset."""
-    total = preset.davis_train if split == "train" else preset.davis_val
+    total = {"train": preset.davis_train, "val": preset.davis_val, "holdout": preset.davis_holdout}[split]
     if preset.max_objects == 1:
         return [1] * total
-    single = min(total, max(1, round(preset.single_object_fraction * total)))
+    fraction = preset.holdout_single_fraction if split == "holdout" else preset.single_object_fraction
+    single = min(total, max(1, round(fraction * total)))
     counts = [1] * single + [2 + i % (preset.max_objects - 1) for i in range(total - single)]
     order = item_rng(seed, "davis-order", split).permutation(total)
     return [counts[i] for i in order]
@@ -56,6 +64,8 @@ def write_davis(root: Path, preset: Preset, seed: int, seen: tuple[Look, ...], p
             scores += copy_first_frame_iou(video.labels, video.first_frame)
             progress.update(1)
         for year, listed in (("2017", names), ("2016", single)):
+            if year == "2016" and split not in SPLITS_2016:
+                continue
             path = root / "ImageSets" / year / f"{split}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(f"{n}\n" for n in listed))
