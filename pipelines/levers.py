@@ -4,8 +4,9 @@
 
 Each ARM folder holds one run folder per seed (``seed0/``, ``seed1/``, ...; the train CLI's --out), each
 with its validation.csv (train.main.holdout_split, validate_every). Printed, as a markdown table per
-arm: the final held-out J&F and its multi-object part per seed, mean ± SD over seeds, the first checked
-iteration at which the multi-object J&F reached ``--click`` (the identity "click"; never: -), and the
+arm: the final held-out J&F and its multi-object part per seed, the multi-object J&F averaged over every
+check (how early identity arrives: the area under the curve over the check count), mean ± SD over
+seeds, the first checked iteration at which the multi-object J&F reached ``--click`` (the identity "click"; never: -), and the
 SCM gate inside / outside the previous mask at the end; then each arm against the first, paired by
 seed, with a Student-t interval over seeds (pipelines.intervals.seed_interval). Never the val split:
 a recipe is chosen here, then frozen, and the claims are computed once with it.
@@ -27,6 +28,8 @@ from pipelines.intervals import seed_interval
 
 CLICK = 50.0
 """Multi-object held-out J&F that counts as past the transition (issue 24's bar for every run)."""
+COMPARED = ("J&F", "J&F_multi", "J&F_multi_over_checks")
+"""The per-seed columns given as mean ± SD and compared between arms, paired by seed."""
 
 
 def arm_runs(name: str, folder: Path, click: float = CLICK) -> pd.DataFrame:
@@ -41,6 +44,7 @@ def arm_runs(name: str, folder: Path, click: float = CLICK) -> pd.DataFrame:
         past = checks.loc[checks["J&F_multi"] >= click, "iteration"]
         rows.append({"arm": name, "seed": int(re.sub(r"\D", "", run.name)), "iterations": int(last["iteration"]),
                      "J&F": float(last["J&F"]), "J&F_multi": float(last["J&F_multi"]),
+                     "J&F_multi_over_checks": float(checks["J&F_multi"].mean()),
                      "click_iteration": int(past.iloc[0]) if len(past) else None,
                      "gate_inside": float(last.get("gate_inside", np.nan)),
                      "gate_outside": float(last.get("gate_outside", np.nan))})
@@ -58,15 +62,16 @@ def paired(runs: pd.DataFrame, reference: str, arm: str, column: str = "J&F") ->
 
 
 def markdown(runs: pd.DataFrame, comparisons: list[dict], click: float) -> str:
-    lines = ["| arm | seed | held-out J&F | multi-object J&F | first check with multi >= "
-             f"{click:g} | gate inside / outside |", "|---|---|---|---|---|---|"]
+    lines = ["| arm | seed | held-out J&F | multi-object J&F | multi-object J&F, mean over checks | "
+             f"first check with multi >= {click:g} | gate inside / outside |", "|---|---|---|---|---|---|---|"]
     for arm, group in runs.groupby("arm", sort=False):
         for _, row in group.iterrows():
             click_at = "-" if pd.isna(row["click_iteration"]) else str(int(row["click_iteration"]))
-            lines.append(f"| {arm} | {row['seed']} | {row['J&F']:.1f} | {row['J&F_multi']:.1f} | {click_at} | "
+            lines.append(f"| {arm} | {row['seed']} | {row['J&F']:.1f} | {row['J&F_multi']:.1f} | "
+                         f"{row['J&F_multi_over_checks']:.1f} | {click_at} | "
                          f"{row['gate_inside']:.2f} / {row['gate_outside']:.2f} |")
-        spread = {c: f"{group[c].mean():.1f} ± {group[c].std(ddof=1):.1f}" for c in ("J&F", "J&F_multi")}
-        lines.append(f"| {arm} | mean ± SD | {spread['J&F']} | {spread['J&F_multi']} | | |")
+        spread = {c: f"{group[c].mean():.1f} ± {group[c].std(ddof=1):.1f}" for c in COMPARED}
+        lines.append(f"| {arm} | mean ± SD | {' | '.join(spread[c] for c in COMPARED)} | | |")
     lines.append("")
     for c in comparisons:
         lines.append(f"{c['arm']} - {c['reference']} ({c['column']}, {c['seeds']} seeds, paired): "
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         check_output_file(args.out)
     runs = pd.concat([arm_runs(name, folder, args.click) for name, folder in arms], ignore_index=True)
     reference = arms[0][0]
-    comparisons = [paired(runs, reference, name, column) for name, _ in arms[1:] for column in ("J&F", "J&F_multi")]
+    comparisons = [paired(runs, reference, name, column) for name, _ in arms[1:] for column in COMPARED]
     print(markdown(runs, comparisons, args.click))
     if args.out:
         atomic_save(args.out, lambda tmp: runs.to_csv(tmp, index=False))
