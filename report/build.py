@@ -39,6 +39,7 @@ td.reproduced { background: #e3f4e1; } td.contradicted { background: #fbe3e3; } 
 .prov td { text-align: left; white-space: normal; } .missing { color: #a33; font-style: italic; }
 .note { color: #555; font-size: .9em; } img { max-width: 100%; border: 1px solid #eee; }
 .rule { background: #f7f7f7; border-left: 3px solid #999; padding: .5em 1em; font-size: .9em; }
+ul.toc { columns: 3; column-gap: 2em; font-size: .85em; margin: .8em 0; } ul.toc li { break-inside: avoid; }
 """
 
 SECONDS_WORDS = ("s/frame", "seconds", "Time", "s/it")
@@ -263,7 +264,9 @@ def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str
              "not hidden.</p>",
              '<table class="prov">' + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                                              for k, v in prov.items()) + "</table>",
-             "<ul>" + "".join(f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>' for s in sections) + "</ul>"]
+             # the contents in columns: the claims table, the page's answer, must start on the first screen
+             '<ul class="toc">' + "".join(f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>'
+                                          for s in sections) + "</ul>"]
     for section in sections:
         parts.append(f'<h2 id="{section.id}">{html.escape(section.title)}</h2>')
         parts.append(f'<p class="note">{html.escape(section.caption)}</p>')

@@ -265,6 +265,18 @@ def test_every_figure_is_also_a_pdf_and_an_svg_with_its_text_as_text(built):
         assert f'href="{Path(name).with_suffix(".pdf")}"' in text and f'href="{Path(name).with_suffix(".svg")}"' in text
 
 
+def test_a_pdf_figure_renders_and_keeps_its_text(built, tmp_path):
+    """poppler (pdftoppm, pdftotext) where installed: the PDF rasterises and its words can be searched."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftoppm, pdftotext) is not installed here: the PDF is not rendered")
+    pdf = (built["out"] / "fig7_speed_accuracy.png").with_suffix(".pdf")
+    subprocess.run(["pdftoppm", "-png", "-r", "30", "-singlefile", str(pdf), str(tmp_path / "page")], check=True,
+                   timeout=60)
+    assert (tmp_path / "page.png").stat().st_size > 1000
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "Speed versus accuracy" in words and "reported" in words and "measured" in words
+
+
 def _tabular_rows(tex: str) -> tuple[str, list[str]]:
     lines = tex.strip().splitlines()
     spec = lines[0].removeprefix("\\begin{tabular}{").removesuffix("}")
