@@ -182,10 +182,10 @@ def build_sections(paper: dict, results: dict, out: Path, label: str, qualitativ
         Section("table1", "Table 1: training stages", f"gvos_scm trained with pre-training only, main training only "
                 f"and both. {spread} {synthetic_note}", "table", tables.table1(paper, results),
                 why("accuracy_summary")),
-        Section("table2", "Table 2: STM memory read versus GCM", f"DAVIS-2017 J, F, J&F (%) and seconds per "
-                f"frame. {spread} {tables.reference_t_note(results)}", "table", tables.table2(paper, results),
+        Section("table2", "Table 2: STM memory read versus GCM", f"DAVIS-2017 J&F (%), seconds per frame, "
+                f"then J and F. {spread} {tables.reference_t_note(results)}", "table", tables.table2(paper, results),
                 why("accuracy_summary", "speed")),
-        Section("table4", "Table 4: with and without SCM", f"DAVIS-2017 J, F, J&F (%) and seconds per frame. "
+        Section("table4", "Table 4: with and without SCM", f"DAVIS-2017 J&F (%), seconds per frame, then J and F. "
                 f"{spread} {synthetic_note}", "table", tables.table4(paper, results), why("accuracy_summary", "speed")),
         Section("attributes", "Where each ablation should show: J&F by video attribute", "DAVIS-2017 val videos "
                 "with and without each attribute of the synthetic set (distractor: objects of the same look, the "
