@@ -28,6 +28,7 @@ from report.style import (  # noqa: E402
     STAGE_ORDER,
     STAGE_STYLES,
     apply_paper_style,
+    column_width,
     variant_colour,
     variant_order,
     vector_copies,
@@ -36,12 +37,21 @@ from report.style import (  # noqa: E402
 apply_paper_style()
 
 
+PNG_DPI = 150  # a two-column figure is 1050 px: the page's width
+
+
+def _figure(height: float, nrows: int = 1, ncols: int = 1, column: str = "two", **kwargs):
+    """A figure one or two paper columns wide (report.style) and ``height`` inches high; the constrained
+    layout fits the titles, labels, legends and colour bars inside that size."""
+    return plt.subplots(nrows, ncols, figsize=(column_width(column), height), layout="constrained", **kwargs)
+
+
 def _save(fig, path: Path) -> Path:
+    """PNG, PDF and SVG at the figure's own size (no "tight" crop: the width stays a column's)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")  # "tight": the legends outside the axes are kept
+    fig.savefig(path, dpi=PNG_DPI)
     for copy in vector_copies(path):
-        fig.savefig(copy, bbox_inches="tight")
+        fig.savefig(copy)
     plt.close(fig)
     return path
 
@@ -64,7 +74,7 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
                 ours.append((variant, 1.0 / spf, jf))
     if points is None and not ours:
         return None
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = _figure(4.2)
     if points is not None:
         for online, colour, marker, label in ((0, REPORTED_COLOUR, "o", "reported (derived from Table 5), offline"),
                                               (1, ONLINE_COLOUR, "s", "reported (derived from Table 5), online learning")):
@@ -81,8 +91,8 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
     ax.set_xscale("log")
     ax.set_xlabel("frames per second (log)")
     ax.set_ylabel("DAVIS-2016 val J&F (%)")
-    ax.set_title("Speed versus accuracy (Fig. 7)\nreported: real DAVIS-2016, paper's hardware; "
-                 f"measured: {measured_label}", fontsize=10)
+    ax.set_title("Speed versus accuracy (Fig. 7)\nreported: real DAVIS-2016, paper's hardware\n"
+                 f"measured: {measured_label}", fontsize=9)
     ax.margins(x=0.15, y=0.08)  # room for the method names beside the points
     _legend_outside(ax)
     return _save(fig, out / "fig7_speed_accuracy.png")
@@ -99,7 +109,7 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
     memory, source = results.get("memory_vs_t"), paper.get("table3")
     if memory is None and source is None:
         return None
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = _figure(3.4)
     if memory is not None and "memory_bytes" in memory.columns:
         for k, variant in enumerate(variant_order(memory["variant"])):
             sel = memory[memory["variant"] == variant].groupby("t")["memory_bytes"].median() / MIB
@@ -118,7 +128,7 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
     ax.set_yscale("log")
     ax.set_xlabel("t (frames absorbed by the memory, log)")
     ax.set_ylabel("memory state (MiB; paper: 'MB', log)")
-    ax.set_title("Memory versus t (Table 3)", fontsize=11)
+    ax.set_title("Memory versus t (Table 3)", fontsize=9)
     _legend_outside(ax)
     return _save(fig, out / "memory_vs_t.png")
 
@@ -129,7 +139,7 @@ def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Pat
     speed, source = results.get("speed"), paper.get("table2")
     if speed is None:
         return None
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = _figure(3.4)
     for k, variant in enumerate(variant_order(speed["variant"])):
         sel = speed[speed["variant"] == variant].groupby("t").median(numeric_only=True).sort_index()
         low = sel["seconds_per_frame"] - sel.get("seconds_per_frame_min", sel["seconds_per_frame"])
@@ -146,7 +156,7 @@ def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Pat
     ax.set_yscale("log")
     ax.set_xlabel("t (frames absorbed by the memory, log)")
     ax.set_ylabel("seconds per frame (log)")
-    ax.set_title("Seconds per frame versus t", fontsize=11)
+    ax.set_title("Seconds per frame versus t", fontsize=9)
     _legend_outside(ax)
     return _save(fig, out / "time_vs_t.png")
 
@@ -166,7 +176,7 @@ def time_breakdown(results: dict, out: Path, measured_label: str) -> Path | None
         return None
     sel = sel.sort_index()
     labels = [f"{variant} t={t}" for variant, t in sel.index]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sel) + 2.2))
+    fig, ax = _figure(0.3 * len(sel) + 1.4)
     left = pd.Series(0.0, index=sel.index)
     for name, colour in zip(SECTIONS, sns.color_palette("deep", len(SECTIONS)), strict=True):
         ax.barh(labels, sel[f"seconds_{name}"], left=left, color=colour, label=name)
@@ -189,7 +199,7 @@ def _seed_band_panels(table: pd.DataFrame, value: str, xlabel: str, ylabel: str,
     min-max band over seeds."""
     stages = [s for s in STAGE_ORDER if s in set(table["stage"])]
     stages += sorted(set(table["stage"]) - set(stages))
-    fig, axes = plt.subplots(1, len(stages), figsize=(4.3 * len(stages), 3.6), squeeze=False, sharey=True)
+    fig, axes = _figure(2.6, 1, len(stages), squeeze=False, sharey=True)
     for ax, stage in zip(axes[0], stages, strict=True):
         sel = table[table["stage"] == stage]
         for variant in variant_order(sel["variant"]):
@@ -198,7 +208,7 @@ def _seed_band_panels(table: pd.DataFrame, value: str, xlabel: str, ylabel: str,
             ax.plot(mean.index, mean.values, marker=marker, color=variant_colour(variant), label=f"measured: {variant}")
             ax.fill_between(mean.index, curves.min().values, curves.max().values, color=variant_colour(variant),
                             alpha=0.15, linewidth=0)
-        ax.set_title(f"stage: {stage}", fontsize=10)
+        ax.set_title(f"stage: {stage}", fontsize=9)
         ax.set_xlabel(xlabel)
     axes[0][0].set_ylabel(ylabel)
     _legend_outside(axes[0][-1])
@@ -210,7 +220,7 @@ def training_loss(results: dict, out: Path) -> Path | None:
     losses = results.get("training_loss")
     if losses is None or not {"iteration", "loss", "variant", "stage"} <= set(losses.columns):
         return None
-    return _seed_band_panels(losses, "loss", "iteration", "training loss (mean over seeds; band: min-max)",
+    return _seed_band_panels(losses, "loss", "iteration", "training loss\n(seed mean; band: min-max)",
                              out / "training_loss.png")
 
 
@@ -235,8 +245,7 @@ def identity_diagnostics(results: dict, out: Path) -> Path | None:
     runs = [(v, s) for s in STAGE_ORDER for v in variant_order(checks["variant"])
             if ((checks["variant"] == v) & (checks["stage"] == s)).any()]
     rows = ["J&F_multi", "gate", "grad_norm"]
-    fig, axes = plt.subplots(len(rows), len(runs), figsize=(3.2 * len(runs), 6.6), squeeze=False, sharex="col",
-                             sharey="row")
+    fig, axes = _figure(5.2, len(rows), len(runs), squeeze=False, sharex="col", sharey="row")
     for col, (variant, stage) in enumerate(runs):
         sel = checks[(checks["variant"] == variant) & (checks["stage"] == stage)]
         colour = variant_colour(variant)
@@ -268,7 +277,7 @@ def stage_switch(results: dict, out: Path) -> Path | None:
     sel = stage_switch_losses(results.get("training_loss"))
     if sel is None:
         return None
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = _figure(2.6)
     for stage, colour in (("main_only", "0.35"), ("full", variant_colour("gvos_scm"))):
         for index, (_, curve) in enumerate(sel[sel["stage"] == stage].groupby("seed")):
             ax.plot(curve["iteration"], curve["loss"], color=colour, linestyle=STAGE_STYLES[stage], alpha=0.8,
@@ -291,8 +300,8 @@ def attribute_breakdown(results: dict, out: Path) -> Path | None:
         return None
     attributes = sorted(set(sel["attribute"]))
     variants = variant_order(sel["variant"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * len(attributes) * len(variants) + 1.8), sharey=True,
-                             sharex=True)  # the panels are compared: one x scale
+    fig, axes = _figure(0.22 * len(attributes) * len(variants) + 1.2, 1, 2, sharey=True,
+                        sharex=True)  # the panels are compared: one x scale
     for ax, has, title in ((axes[0], 1, "videos with the attribute"), (axes[1], 0, "videos without it")):
         part = sel[sel["has"] == has].set_index(["attribute", "variant"])["J&F-Mean"]
         height = 0.8 / len(variants)
@@ -301,8 +310,8 @@ def attribute_breakdown(results: dict, out: Path) -> Path | None:
             values = [part.get((a, variant), float("nan")) for a in attributes]
             ax.barh(ys, values, height=height, color=variant_colour(variant), label=f"measured: {variant}")
         ax.set_yticks([i + 0.4 - height / 2 for i in range(len(attributes))], attributes)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("DAVIS-2017 val J&F (%), mean over seeds")
+        ax.set_title(title, fontsize=9)
+    fig.supxlabel("DAVIS-2017 val J&F (%), mean over seeds", fontsize=9)  # one label: the panels share x
     axes[0].invert_yaxis()
     _legend_outside(axes[1])
     return _save(fig, out / "attributes.png")
@@ -318,7 +327,7 @@ def probe_effects(results: dict, out: Path) -> Path | None:
         return None
     names = list(dict.fromkeys(table["intervention"]))
     runs = probe_runs(table)
-    fig, ax = plt.subplots(figsize=(7, 0.11 * len(names) * len(runs) + 0.35 * len(names) + 0.8))
+    fig, ax = _figure(0.09 * len(names) * len(runs) + 0.3 * len(names) + 0.8)
     height = 0.8 / len(runs)
     markers = {"full": "o", "main_only": "s", "pretrain_only": "^"}
     for k, (variant, stage) in enumerate(runs):
@@ -377,9 +386,8 @@ def segmentation_grid(qualitative: dict | None, figure: str, out: Path) -> Path 
     if not rows or not runs:
         return None
     height, width = arrays[f"image/{rows[0][1]}"].shape[:2]
-    panel = 7.0 / (len(runs) + 1)
-    fig, axes = plt.subplots(len(rows), len(runs) + 1, squeeze=False,
-                             figsize=(7.0, panel * height / width * len(rows) + 0.6))
+    panel = (column_width("two") - 0.9) / (len(runs) + 1)  # 0.9 in: the row labels
+    fig, axes = _figure(panel * height / width * len(rows) + 0.4, len(rows), len(runs) + 1, squeeze=False)
     for r, (label, video) in enumerate(rows):
         image = arrays[f"image/{video}"]
         _panel(axes[r, 0], _overlay(image, arrays.get(f"truth/{video}")), "ground truth" if r == 0 else "",
@@ -403,9 +411,8 @@ def scm_gates(qualitative: dict | None, out: Path) -> Path | None:
     if not rows:
         return None
     height, width = arrays[f"image/{rows[0][0]}"].shape[:2]
-    panel = 7.0 / (len(runs) + 1)
-    fig, axes = plt.subplots(len(rows), len(runs) + 1, squeeze=False,
-                             figsize=(7.0, panel * height / width * len(rows) + 1.0))
+    panel = (column_width("two") - 1.6) / (len(runs) + 1)  # 1.6 in: the row labels and the colour bar
+    fig, axes = _figure(panel * height / width * len(rows) + 0.4, len(rows), len(runs) + 1, squeeze=False)
     shown = None
     for r, (video, k, obj) in enumerate(rows):
         truth = arrays.get(f"truth/{video}")
@@ -421,18 +428,12 @@ def scm_gates(qualitative: dict | None, out: Path) -> Path | None:
                 ax.contour(previous, levels=[0.5], colors="white", linewidths=0.8)
             _panel(ax, None, run if r == 0 else "")
     fig.colorbar(shown, ax=axes, shrink=0.6, label="SCM gate")
-    path = out / "fig5_scm_gates.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")  # a colorbar over all axes: no tight_layout
-    for copy in vector_copies(path):
-        fig.savefig(copy, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, out / "fig5_scm_gates.png")
 
 
 def placeholder(path: Path, reason: str) -> Path:
     """A small figure saying why there is no figure (Snakemake's report expects every declared file)."""
-    fig, ax = plt.subplots(figsize=(6, 1.2))
+    fig, ax = _figure(0.8)
     ax.axis("off")
     ax.text(0.5, 0.5, f"Not available: {reason}", ha="center", va="center", fontsize=10, color="#a33")
     return _save(fig, path)

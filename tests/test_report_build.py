@@ -17,6 +17,7 @@ import pytest
 
 from report.build import build, main
 from report.paper import PAPER_FILES, default_paper_dir
+from report.style import TWO_COLUMN_IN
 
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
 SECTION_IDS = ["claims", "claims_detail", "probes", "probes_figure", "fig5", "scm_gates", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
@@ -255,13 +256,15 @@ def built(tmp_path_factory) -> dict:
             "before": before, "after": {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}}
 
 
-def test_every_figure_is_also_a_pdf_and_an_svg_with_its_text_as_text(built):
+def test_every_figure_is_also_a_pdf_and_an_svg_with_its_text_as_text_at_a_columns_width(built):
     out = built["out"]
     text = page_text(out)
     for name in FIGURES:
         pdf, svg = (out / name).with_suffix(".pdf").read_bytes(), (out / name).with_suffix(".svg").read_text()
         assert b"/FontFile2" in pdf and b"/Type3" not in pdf, name  # TrueType embedded (pdf.fonttype 42)
         assert "<text" in svg, name  # svg.fonttype none: text stays text
+        box = re.search(rb"/MediaBox \[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]", pdf)
+        assert box and abs(float(box.group(1)) - 72 * TWO_COLUMN_IN) < 0.5, (name, box)  # a column's width, uncropped
         assert f'href="{Path(name).with_suffix(".pdf")}"' in text and f'href="{Path(name).with_suffix(".svg")}"' in text
 
 
