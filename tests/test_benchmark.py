@@ -258,3 +258,54 @@ def test_target_lines_add_the_flop_ratio_and_readout_share_when_the_breakdown_ra
     assert "GFLOPs 50.000 vs 50.000 (identical)" in lines[0]
     assert "GFLOPs per frame at t=100: 100.0 / 50.0 = 2.00x" in lines[2]
     assert "stm_read 55%, gvos_scm 10%" in lines[3]
+
+
+def test_fp32_precision_names_what_cuda_runs_in_and_the_tf32_switch_sets_both():
+    """Issue 23 item 6: the rows say whether float32 convolutions / matrix products ran as TF32 (flags only:
+    no GPU is needed to set and read them)."""
+    from pipelines.benchmarking.peaks import fp32_precision_in_force
+    from pipelines.benchmarking.settings import BenchmarkSettings
+
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    try:
+        def settings(tf32):
+            return BenchmarkSettings(["gvos_scm"], None, 32, 48, [1], 1, 0, "cuda", tf32=tf32)
+
+        assert runner.apply_fp32_precision(settings(False)) == "conv=ieee,matmul=ieee"
+        assert runner.apply_fp32_precision(settings(True)) == "conv=tf32,matmul=tf32"
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = True, False  # PyTorch's defaults
+        assert runner.apply_fp32_precision(settings(None)) == "conv=tf32,matmul=ieee"  # None keeps them
+        assert fp32_precision_in_force("cpu") == "ieee"
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+@pytest.mark.parametrize("amp, dtype", [(False, torch.float32), (True, torch.bfloat16)])
+def test_the_limits_are_measured_in_the_steps_precision(monkeypatch, amp, dtype):
+    """Issue 23 item 6: achieved / peak compares like with like: the matmul and conv limits run in the
+    dtype the timed step runs in (bfloat16 autocast on the CPU), not always in IEEE float32."""
+    from pipelines.benchmarking import peaks
+
+    seen = []
+    monkeypatch.setattr(peaks, "_best_rate", lambda device, flops, work, repeats: seen.append(work().dtype) or 1.0)
+    peaks.matmul_peak_gflops("cpu", amp=amp)
+    peaks.conv_peak_gflops("cpu", amp=amp)
+    assert seen == [dtype, dtype]
+
+
+def test_train_speed_rows_carry_the_precision_and_both_limits():
+    from pipelines.benchmarking.training import COLUMNS as TRAIN_COLUMNS
+
+    assert {"precision", "fp32_precision", "matmul_peak_gflops_per_second", "conv_peak_gflops_per_second",
+            "fraction_of_conv_peak"} <= set(TRAIN_COLUMNS)
+
+
+def test_an_amp_benchmark_on_the_cpu_labels_its_rows_with_the_autocast_it_ran(tiny_config, tmp_path, capsys, caplog):
+    """Issue 23 item 11: on the CPU --amp runs bfloat16 autocast, so the rows say bfloat16-amp (they said
+    float32, with a warning that --amp had no effect there)."""
+    assert main(["--config", str(tiny_config), "--out", str(tmp_path), "--threads", "1", "--quiet", "--device", "cpu",
+                 "--variants", "gvos_scm", "--t", "1", "--amp", "--no-breakdown"]) == 0
+    speed = pd.read_csv(tmp_path / "speed.csv")
+    assert set(speed["dtype"]) == {"bfloat16-amp"}
+    said = capsys.readouterr().err + caplog.text
+    assert "no effect" not in said

@@ -116,3 +116,19 @@ def test_the_loss_normaliser_of_one_process_is_its_valid_map_count():
     valid = torch.tensor([[True, False], [True, True]])
     assert float(global_map_count(valid, frames=2)) == 6.0
     assert float(global_map_count(torch.zeros(2, 2, dtype=torch.bool), frames=2)) == 1.0
+
+
+def test_the_logged_mean_over_ranks_is_all_reduced_on_the_training_device(monkeypatch):
+    """Issue 23 item 1: NCCL reduces only CUDA tensors, so the loss values logged as a mean over ranks must
+    reach the all-reduce on the training device, not on the CPU where they are kept. The meta device stands
+    in for CUDA here; a meta tensor cannot be copied back, so only what reached the all-reduce is checked."""
+    from pipelines.train import _mean_over_ranks
+
+    reached = []
+    monkeypatch.setattr(torch.distributed, "all_reduce", lambda tensor: reached.append(tensor.device))
+    with pytest.raises(NotImplementedError, match="meta"):
+        _mean_over_ranks(torch.ones(3), 2, torch.device("meta"))
+    assert reached == [torch.device("meta")]
+    reached.clear()
+    assert torch.equal(_mean_over_ranks(torch.ones(3), 1, torch.device("meta")), torch.ones(3))  # one process
+    assert reached == []

@@ -9,6 +9,16 @@ import torch
 from pipelines.benchmarking.breakdown import SectionClock
 
 
+def fp32_precision_in_force(device: str) -> str:
+    """How float32 convolutions and matrix products run now: ``ieee`` on the CPU; on CUDA, TF32 or IEEE for
+    each (torch.backends flags: PyTorch's defaults are TF32 convolutions and IEEE matrix products)."""
+    if torch.device(device).type != "cuda":
+        return "ieee"
+    conv = "tf32" if torch.backends.cudnn.allow_tf32 else "ieee"
+    matmul = "tf32" if torch.backends.cuda.matmul.allow_tf32 else "ieee"
+    return f"conv={conv},matmul={matmul}"
+
+
 def _best_rate(device: str, flops: float, work, repeats: int) -> float:
     clock = SectionClock(device)
     best = float("inf")
@@ -43,6 +53,6 @@ def conv_peak_gflops(device: str, repeats: int = 5, amp: bool = False) -> float:
 
     def work():
         with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=amp_dtype(device), enabled=amp):
-            conv(x)
+            return conv(x)
 
     return _best_rate(device, flops, work, repeats)

@@ -25,7 +25,7 @@ from pipelines.benchmarking.breakdown import measure_breakdown
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
 from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_call
 from pipelines.benchmarking.memory_budget import check_budget
-from pipelines.benchmarking.peaks import conv_peak_gflops, matmul_peak_gflops
+from pipelines.benchmarking.peaks import conv_peak_gflops, fp32_precision_in_force, matmul_peak_gflops
 from pipelines.benchmarking.settings import BenchmarkSettings
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
 from pipelines.compiling import compile_network
@@ -138,14 +138,10 @@ def apply_fp32_precision(settings: BenchmarkSettings) -> str:
     """On CUDA, allow or forbid TF32 in convolutions and matrix products as ``settings.tf32`` asks (None
     keeps PyTorch's defaults: cuDNN convolutions use TF32, matrix products do not, which favours the
     convolution-heavy GCM step over the STM read) and name what is in force; ``ieee`` on the CPU."""
-    if torch.device(settings.device).type != "cuda":
-        return "ieee"
-    if settings.tf32 is not None:
+    if torch.device(settings.device).type == "cuda" and settings.tf32 is not None:
         torch.backends.cudnn.allow_tf32 = settings.tf32
         torch.backends.cuda.matmul.allow_tf32 = settings.tf32
-    conv = "tf32" if torch.backends.cudnn.allow_tf32 else "ieee"
-    matmul = "tf32" if torch.backends.cuda.matmul.allow_tf32 else "ieee"
-    return f"conv={conv},matmul={matmul}"
+    return fp32_precision_in_force(settings.device)
 
 
 def _measure(engine, settings: BenchmarkSettings, t: int, peak: PeakMemory, bar: tqdm) -> dict:

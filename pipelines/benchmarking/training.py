@@ -11,7 +11,9 @@ into ``data`` (drawing, decoding and augmenting the clips, and moving them to th
 one iteration (convolutions and matrix products of forward and backward, ``torch.utils.flop_counter``)
 give the achieved GFLOP/s, printed beside this machine's own matrix-product and 3x3-convolution rates in
 the precision the iteration runs in (float32, or the same autocast), measured in the same process with
-the same threads: the distance to the limit. Writes ``OUT/train_speed.csv``.
+the same threads: the distance to the limit; ``fp32_precision`` names whether float32 convolutions and
+matrix products run as TF32 on CUDA (PyTorch's defaults, as ``pipelines.train`` leaves them). Writes
+``OUT/train_speed.csv``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from pipelines.benchmarking.breakdown import SectionClock
 from pipelines.benchmarking.measure import PeakMemory
-from pipelines.benchmarking.peaks import conv_peak_gflops, matmul_peak_gflops
+from pipelines.benchmarking.peaks import conv_peak_gflops, fp32_precision_in_force, matmul_peak_gflops
 from pipelines.provenance import provenance, section_hash
 from pipelines.training.trainer import STEP_SECTIONS
 
@@ -36,7 +38,7 @@ COLUMNS = [
     "variant", "stage", "backbone", "crop_height", "crop_width", "batch_size", "num_frames", "max_objects",
     "iterations", "warmup", "seconds_per_iteration", "seconds_per_iteration_min", "seconds_per_iteration_max",
     "iterations_per_second", *SECTION_COLUMNS, "gflops_per_iteration", "achieved_gflops_per_second",
-    "precision", "matmul_peak_gflops_per_second", "conv_peak_gflops_per_second", "fraction_of_conv_peak",
+    "precision", "fp32_precision", "matmul_peak_gflops_per_second", "conv_peak_gflops_per_second", "fraction_of_conv_peak",
     "peak_memory_bytes", "peak_memory_kind",
     "device", "torch", "threads", "commit", "config_hash",
 ]
@@ -128,6 +130,7 @@ def run_training_benchmark(config: dict, config_path: Path | None, settings: Tra
         for stage in settings.stages:
             row = measure_stage(config, config_path, variant, stage, settings, peak)
             rows.append({**row, "precision": precision_name(amp, settings.device),
+                         "fp32_precision": fp32_precision_in_force(settings.device),  # as pipelines.train runs
                          "matmul_peak_gflops_per_second": limit, "conv_peak_gflops_per_second": conv_limit,
                          "fraction_of_conv_peak": row["achieved_gflops_per_second"] / conv_limit, **prov})
             print(f"{variant}/{stage}: {row['iterations_per_second']:.2f} it/s ({row['seconds_per_iteration']:.3f} s/it, "
