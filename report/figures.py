@@ -27,8 +27,8 @@ from report.style import (  # noqa: E402
     REPORTED_COLOUR,
     STAGE_ORDER,
     STAGE_STYLES,
+    TWO_COLUMN_IN,
     apply_paper_style,
-    column_width,
     variant_colour,
     variant_order,
     vector_copies,
@@ -40,10 +40,10 @@ apply_paper_style()
 PNG_DPI = 150  # a two-column figure is 1050 px: the page's width
 
 
-def _figure(height: float, nrows: int = 1, ncols: int = 1, column: str = "two", **kwargs):
-    """A figure one or two paper columns wide (report.style) and ``height`` inches high; the constrained
-    layout fits the titles, labels, legends and colour bars inside that size."""
-    return plt.subplots(nrows, ncols, figsize=(column_width(column), height), layout="constrained", **kwargs)
+def _figure(height: float, nrows: int = 1, ncols: int = 1, **kwargs):
+    """A figure two paper columns wide (report.style.TWO_COLUMN_IN) and ``height`` inches high; the
+    constrained layout fits the titles, labels, legends and colour bars inside that size."""
+    return plt.subplots(nrows, ncols, figsize=(TWO_COLUMN_IN, height), layout="constrained", **kwargs)
 
 
 def _save(fig, path: Path) -> Path:
@@ -386,7 +386,7 @@ def segmentation_grid(qualitative: dict | None, figure: str, out: Path) -> Path 
     if not rows or not runs:
         return None
     height, width = arrays[f"image/{rows[0][1]}"].shape[:2]
-    panel = (column_width("two") - 0.9) / (len(runs) + 1)  # 0.9 in: the row labels
+    panel = (TWO_COLUMN_IN - 0.9) / (len(runs) + 1)  # 0.9 in: the row labels
     fig, axes = _figure(panel * height / width * len(rows) + 0.4, len(rows), len(runs) + 1, squeeze=False)
     for r, (label, video) in enumerate(rows):
         image = arrays[f"image/{video}"]
@@ -411,7 +411,7 @@ def scm_gates(qualitative: dict | None, out: Path) -> Path | None:
     if not rows:
         return None
     height, width = arrays[f"image/{rows[0][0]}"].shape[:2]
-    panel = (column_width("two") - 1.6) / (len(runs) + 1)  # 1.6 in: the row labels and the colour bar
+    panel = (TWO_COLUMN_IN - 1.6) / (len(runs) + 1)  # 1.6 in: the row labels and the colour bar
     fig, axes = _figure(panel * height / width * len(rows) + 0.4, len(rows), len(runs) + 1, squeeze=False)
     shown = None
     for r, (video, k, obj) in enumerate(rows):

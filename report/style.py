@@ -19,11 +19,10 @@ REPORTED_COLOUR = "0.45"
 ONLINE_COLOUR = "#b07aa1"
 
 # The house style, in one place: a paper's figures keep their text as text (TrueType fonts embedded in
-# the PDF, <text> elements in the SVG) and are drawn at a column's width (CVPR / IEEE two-column
-# layouts: about 3.3-3.5 in a column, 6.9-7.2 in across both), so they go into \includegraphics at
-# 100% with the text at the size it was drawn (seaborn's paper context: 8-10 pt).
+# the PDF, <text> elements in the SVG) and are drawn the width of a figure across both columns of a
+# CVPR / IEEE two-column layout (6.9-7.2 in; one column is about 3.3-3.5), so they go into
+# \includegraphics at 100% with the text at the size it was drawn (seaborn's paper context: 8-10 pt).
 FIGURE_FORMATS = ("png", "pdf", "svg")
-ONE_COLUMN_IN = 3.5
 TWO_COLUMN_IN = 7.0
 PAPER_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}
 
@@ -32,14 +31,6 @@ def apply_paper_style() -> None:
     """seaborn's whitegrid in the paper context, with PAPER_RC on top."""
     sns.set_theme(style="whitegrid", context="paper")
     plt.rcParams.update(PAPER_RC)
-
-
-def column_width(column: str) -> float:
-    """Inches across for a figure that spans ``column``: "one" column or "two"."""
-    widths = {"one": ONE_COLUMN_IN, "two": TWO_COLUMN_IN}
-    if column not in widths:
-        raise ValueError(f"column must be 'one' or 'two', not {column!r}")
-    return widths[column]
 
 
 def vector_copies(png) -> list:

@@ -122,6 +122,7 @@ def run_training_benchmark(config: dict, config_path: Path | None, settings: Tra
     amp = resolve_amp(TrainConfig.from_dict(config.get("train")).amp, settings.device)
     limit = matmul_peak_gflops(settings.device, amp=amp)
     conv_limit = conv_peak_gflops(settings.device, amp=amp)
+    fp32_precision = fp32_precision_in_force(settings.device)  # as pipelines.train leaves it
     prov = provenance(settings.device)
     prov["config_hash"] = section_hash({"train": config.get("train"), "model": config.get("model"),
                                         "data": config.get("data")})
@@ -130,7 +131,7 @@ def run_training_benchmark(config: dict, config_path: Path | None, settings: Tra
         for stage in settings.stages:
             row = measure_stage(config, config_path, variant, stage, settings, peak)
             rows.append({**row, "precision": precision_name(amp, settings.device),
-                         "fp32_precision": fp32_precision_in_force(settings.device),  # as pipelines.train runs
+                         "fp32_precision": fp32_precision,
                          "matmul_peak_gflops_per_second": limit, "conv_peak_gflops_per_second": conv_limit,
                          "fraction_of_conv_peak": row["achieved_gflops_per_second"] / conv_limit, **prov})
             print(f"{variant}/{stage}: {row['iterations_per_second']:.2f} it/s ({row['seconds_per_iteration']:.3f} s/it, "
