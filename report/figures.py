@@ -370,8 +370,13 @@ def _panel(ax, picture, title: str = "", ylabel: str = "") -> None:
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=8)
-    if ylabel:
-        ax.set_ylabel(ylabel, fontsize=8)
+    if ylabel:  # horizontal: a label longer than the panel is high would run into the next row's
+        ax.set_ylabel(ylabel, fontsize=7, rotation=0, ha="right", va="center", labelpad=4)
+
+
+def _run_title(run: str) -> str:
+    """A column title in two lines, variant over stage, so neighbouring titles do not run together."""
+    return run.replace("/", "\n", 1)
 
 
 def segmentation_grid(qualitative: dict | None, figure: str, out: Path) -> Path | None:
@@ -381,7 +386,7 @@ def segmentation_grid(qualitative: dict | None, figure: str, out: Path) -> Path 
         return None
     layout, arrays = qualitative["layout"], qualitative["arrays"]
     runs = layout["grid_runs"]
-    rows = ([(f"worst of {run}: {video}", video) for run, video in layout["fig10"]] if figure == "fig10"
+    rows = ([(f"worst of\n{run}:\n{video}", video) for run, video in layout["fig10"]] if figure == "fig10"
             else [(video, video) for video in layout[figure]])
     if not rows or not runs:
         return None
@@ -393,7 +398,8 @@ def segmentation_grid(qualitative: dict | None, figure: str, out: Path) -> Path 
         _panel(axes[r, 0], _overlay(image, arrays.get(f"truth/{video}")), "ground truth" if r == 0 else "",
                f"{label}\nframe {layout['frames'][video]}")
         for c, run in enumerate(runs, start=1):
-            _panel(axes[r, c], _overlay(image, arrays[f"prediction/{run}/{video}"]), run if r == 0 else "")
+            _panel(axes[r, c], _overlay(image, arrays[f"prediction/{run}/{video}"]),
+                   _run_title(run) if r == 0 else "")
     return _save(fig, out / f"{figure}_segmentations.png")
 
 
@@ -417,8 +423,8 @@ def scm_gates(qualitative: dict | None, out: Path) -> Path | None:
     for r, (video, k, obj) in enumerate(rows):
         truth = arrays.get(f"truth/{video}")
         labels = None if truth is None else np.where(truth == obj, truth, 0)
-        _panel(axes[r, 0], _overlay(arrays[f"image/{video}"], labels), "frame, object's mask" if r == 0 else "",
-               f"{video} frame {layout['frames'][video]}\nobject {obj}")
+        _panel(axes[r, 0], _overlay(arrays[f"image/{video}"], labels), "frame,\nobject's mask" if r == 0 else "",
+               f"{video}\nframe {layout['frames'][video]}\nobject {obj}")
         for c, run in enumerate(runs, start=1):
             gate = arrays[f"gate/{run}/{video}"][k].astype(float)
             previous = arrays[f"previous/{run}/{video}"][k].astype(float)
@@ -426,7 +432,7 @@ def scm_gates(qualitative: dict | None, out: Path) -> Path | None:
             shown = ax.imshow(gate, vmin=0, vmax=1, cmap="cividis", interpolation="nearest")
             if previous.max() > 0.5:
                 ax.contour(previous, levels=[0.5], colors="white", linewidths=0.8)
-            _panel(ax, None, run if r == 0 else "")
+            _panel(ax, None, _run_title(run) if r == 0 else "")
     fig.colorbar(shown, ax=axes, shrink=0.6, label="SCM gate")
     return _save(fig, out / "fig5_scm_gates.png")
 

@@ -217,6 +217,7 @@ def test_cli_rejects_missing_results_folder(tmp_path, capsys):
     (0.1234, "Time (s/frame) (measured)", "0.123"), (0.154, "seconds_per_frame", "0.154"),
     (3.4321, "seconds_per_frame", "3.43"), (47.94, "DAVIS-2017 J&F (reported)", "47.9"),
     (float("nan"), "DAVIS-2017 J", "–"), (119, "objects", "119"), (2.345, "iterations_per_second", "2.35"),
+    (0.7312, "gate inside the previous mask", "0.731"), (0.0443, "gate outside it", "0.0443"),
 ])
 def test_numbers_keep_the_precision_that_carries_information(value, column, shown):
     from report.build import format_value
