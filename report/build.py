@@ -49,7 +49,8 @@ COUNT_WORDS = ("objects", "seeds", "jobs", "bytes", "threads", "batch", "crop", 
 
 
 def format_value(value, column: str = "") -> str:
-    """One cell: seconds, rates and SCM gates to 3 significant digits, accuracies to one decimal, counts as integers."""
+    """One cell: seconds, rates and SCM gates to 3 significant digits, accuracies to one decimal, counts as
+    integers."""
     if isinstance(value, bool) or value is None:
         return html.escape(str(value))
     if isinstance(value, int) and not isinstance(value, bool):
@@ -162,7 +163,8 @@ def build_sections(paper: dict, results: dict, out: Path, label: str, qualitativ
                 "The first of the ablations: each trained checkpoint segmented again with one module's input "
                 "replaced at every frame (methods.interventions: the SCM's previous mask zeroed, set to 0.5 or to "
                 "the ground truth of the previous frame; the memory readout averaged over the video's objects, "
-                "over positions, or zeroed; a network without an SCM gets only the readout ones). Change in J&F against the same checkpoint unmodified, seed mean "
+                "over positions, or zeroed; a network without an SCM gets only the readout ones). Change in J&F "
+                "against the same checkpoint unmodified, seed mean "
                 f"with its 95% paired interval over seeds and sequences (the claims' rule). {spread}", "table",
                 tables.probes(results), why("probes")),
         Section("probes_figure", "Test-time interventions: the change in J&F", "One marker per run (seed mean; "
