@@ -164,8 +164,8 @@ def build_sections(paper: dict, results: dict, out: Path, label: str, qualitativ
                 "replaced at every frame (methods.interventions: the SCM's previous mask zeroed, set to 0.5 or to "
                 "the ground truth of the previous frame; the memory readout averaged over the video's objects, "
                 "over positions, or zeroed; a network without an SCM gets only the readout ones). Change in J&F "
-                "against the same checkpoint unmodified, seed mean "
-                f"with its 95% paired interval over seeds and sequences (the claims' rule). {spread}", "table",
+                "against the same checkpoint unmodified, seed mean with its 95% paired interval over seeds and "
+                f"sequences (the claims' rule). {spread}", "table",
                 tables.probes(results), why("probes")),
         Section("probes_figure", "Test-time interventions: the change in J&F", "One marker per run (seed mean; "
                 "bar: the 95% paired interval, none with one seed); every intervention on the same x scale.",
