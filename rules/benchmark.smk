@@ -2,7 +2,8 @@
 # (speed does not depend on training), and training iterations per second (pipelines.benchmark train).
 # On one machine each takes all of --cores (exclusive_slots), so no other job shares the CPUs while it
 # times. Its input is a config stamp (common.smk): an edit of its settings, threads and device
-# included, reruns it in the same invocation; nothing else does (no timestamp, no upstream rerun).
+# included, reruns it in the same invocation; nothing else does (no timestamp, no upstream rerun). The
+# training benchmark also waits for the main datasets it trains on (ancient: their timestamps rerun nothing).
 
 
 def _size_arg(size):
@@ -14,6 +15,13 @@ _BENCHMARK_HASH = section_hash({"benchmark": BENCHMARK, "model": config["model"]
 _TRAIN_BENCHMARK_HASH = section_hash({"training": BENCHMARK["training"], "train": config["train"],
                                       "model": config["model"], "data": config["data"],
                                       "threads": job_threads("train"), "device": job_device("train")})
+
+
+def _train_benchmark_data():
+    """The datasets its stages train on (COCO for pretrain, the main ones for main): without them as
+    inputs it could start before the data rule has written them."""
+    stages = BENCHMARK["training"]["stages"]
+    return ([data_input("coco")] if "pretrain" in stages else []) + (main_data_inputs() if "main" in stages else [])
 
 
 rule benchmark:
@@ -46,6 +54,7 @@ rule benchmark:
 rule train_benchmark:
     input:
         stamp=config_stamp("results", "train_benchmark", _TRAIN_BENCHMARK_HASH),
+        data=_train_benchmark_data(),
     output:
         reported_table("train_speed"),
     params:
