@@ -88,3 +88,34 @@ def test_ssim_blur_equals_the_zero_padded_gaussian_convolution(shape):
     kernel = (g[:, None] * g[None, :])[None, None]
     reference = F.conv2d(x[:, None], kernel, padding=SSIM_WINDOW // 2)[:, 0]
     torch.testing.assert_close(_blur(x), reference, rtol=0, atol=1e-12)
+
+
+def _ssim_of_one_stacked_blur(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """SSIM as eq. 9 writes it, the five local statistics from one blur of the five maps stacked."""
+    from methods.losses import SSIM_C1, SSIM_C2, _blur
+
+    mu_x, mu_y, xx, yy, xy = _blur(torch.stack([x, y, x * x, y * y, x * y]))
+    var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
+    ssim = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
+        (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2))
+    return 1.0 - ssim.mean(dim=(1, 2))
+
+
+@pytest.mark.parametrize("shared_target", [False, True])
+def test_ssim_with_the_targets_blurs_apart_is_the_formula_bit_for_bit(shared_target):
+    """The speed-up (the target blurred once, without gradient; no stacked copy) changes no bit of the loss
+    or of its gradient, so training is the same computation as before it."""
+    from methods.losses import ssim_loss, ssim_target_stats
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 64, 112, generator=generator)
+    target = (torch.rand(6, 64, 112, generator=generator) > 0.5).float()
+    grads, losses = [], []
+    for fn in (_ssim_of_one_stacked_blur,
+               lambda p, t: ssim_loss(p, t, ssim_target_stats(t) if shared_target else None)):
+        leaf = logits.clone().requires_grad_()
+        loss = fn(torch.sigmoid(leaf), target)
+        loss.sum().backward()
+        losses.append(loss.detach())
+        grads.append(leaf.grad)
+    assert torch.equal(losses[0], losses[1]) and torch.equal(grads[0], grads[1])
