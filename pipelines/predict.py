@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from pipelines.cli import run_cli
+from pipelines.cli import progress_bar, run_cli
 from pipelines.config_file import load_config
 from pipelines.data.masks import VOID_ID, write_mask
 from pipelines.files import DataError, OutputFolder
@@ -163,7 +162,7 @@ def write_predictions(engine, reader, folder: Path, dataset: str, with_truth: bo
     """Every video of ``reader`` segmented by ``engine`` as palette PNGs ``folder/<sequence>/<frame>.png``."""
     desc = f"predict {dataset}" + (f" ({engine.intervention.name})" if getattr(engine, "intervention", None) else "")
     with torch.inference_mode():
-        for name in tqdm(reader.sequences, desc=desc, unit="video"):
+        for name in progress_bar(reader.sequences, desc=desc, unit="video"):
             sample = reader.load_video(name)
             labels = segment_video(engine, sample, merge_objects=dataset == "davis2016", with_truth=with_truth)
             for frame_name, label in zip(sample.frame_names, labels, strict=True):

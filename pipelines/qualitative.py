@@ -29,9 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from pipelines.cli import run_cli
+from pipelines.cli import progress_bar, run_cli
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.metrics import HEADLINE
 from pipelines.files import DataError, atomic_save, check_output_file
@@ -108,7 +107,7 @@ def record_gates(engine, reader, names: list[str], keep: set[str]) -> tuple[list
     rows, kept = [], {}
     recorder = GateRecorder(engine.model)
     try:
-        for name in tqdm(names, desc="SCM gates", unit="video"):
+        for name in progress_bar(names, desc="SCM gates", unit="video"):
             recorder.steps.clear()
             sample = reader.load_video(name)
             segment_video(engine, sample)

@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from tqdm import tqdm
 
 from methods.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, read_file
 from methods.inference import precision_name
 from pipelines.checkpoint import capture_rng, restore_rng, save_atomic
-from pipelines.cli import run_cli
+from pipelines.cli import progress_bar, run_cli
 from pipelines.compiling import compile_network
 from pipelines.config_file import load_config
 from pipelines.files import DataError, atomic_write_text, check_output_folder, make_folder, written_by_suite
@@ -213,7 +212,7 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
     loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
                                          persistent_workers=False)
     t0 = time.perf_counter()
-    bar = tqdm(total=stage_cfg.iterations, initial=start, disable=rank != 0, desc=f"{args.variant}/{args.stage}",
+    bar = progress_bar(total=stage_cfg.iterations, initial=start, disable=rank != 0, desc=f"{args.variant}/{args.stage}",
                unit="it", dynamic_ncols=True)
     for iteration, batch in enumerate(loader, start=start):
         try:

@@ -28,6 +28,7 @@ from pipelines.benchmarking.memory_budget import check_budget
 from pipelines.benchmarking.peaks import conv_peak_gflops, fp32_precision_in_force, matmul_peak_gflops
 from pipelines.benchmarking.settings import BenchmarkSettings
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
+from pipelines.cli import progress_bar
 from pipelines.compiling import compile_network
 from pipelines.files import DataError
 from pipelines.provenance import device_name, provenance
@@ -215,7 +216,7 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
     rows = []
     steps = settings.warmup + settings.repeats * (2 if settings.breakdown else 1)
     total = len(settings.variants) * len(settings.t) * steps
-    with tqdm(total=total, desc="benchmark", unit="step", disable=not progress) as bar:
+    with progress_bar(total=total, desc="benchmark", unit="step", disable=not progress) as bar:
         for spec in specs:
             for row in _variant_rows(spec, settings, peak, bar):
                 rows.append({**common, "peak_memory_kind": peak.kind, **row, **_rates(row, common)})

@@ -8,8 +8,8 @@ Each (variant, stage) trains from a fresh model on the config's real training da
 for ``warmup`` untimed then ``iterations`` timed iterations. Per iteration the clock splits the time
 into ``data`` (drawing, decoding and augmenting the clips, and moving them to the device), ``forward``
 (network and loss), ``backward`` and ``optimizer``; on CUDA each section is synchronised. The FLOPs of
-one iteration (convolutions and matrix products of forward and backward, ``torch.utils.flop_counter``)
-give the achieved GFLOP/s, printed beside this machine's own matrix-product and 3x3-convolution rates in
+an iteration (convolutions and matrix products of forward and backward, ``torch.utils.flop_counter``, the
+mean over the timed batches, counted after the clock) give the achieved GFLOP/s, printed beside this machine's own matrix-product and 3x3-convolution rates in
 the precision the iteration runs in (float32, or the same autocast), measured in the same process with
 the same threads: the distance to the limit; ``fp32_precision`` names whether float32 convolutions and
 matrix products run as TF32 on CUDA (PyTorch's defaults, as ``pipelines.train`` leaves them). Writes
@@ -75,7 +75,7 @@ def measure_stage(config: dict, config_path: Path | None, variant: str, stage: s
     device = torch.device(settings.device)
     trainer, stage_cfg = _fresh_trainer(config, variant, stage, device)
     clips = build_clip_dataset(stage, stage_cfg, config.get("data") or {}, config_path, seed=0)
-    total = settings.warmup + settings.iterations + 1  # + one iteration under the FLOP counter
+    total = settings.warmup + settings.iterations
     if stage_cfg.iterations < total:
         stage_cfg.iterations = total  # the schedule's length only bounds the batches drawn here
     batches = IterationBatches(clips, stage_cfg, seed=0, start=0)
@@ -95,10 +95,14 @@ def measure_stage(config: dict, config_path: Path | None, variant: str, stage: s
             for name in STEP_SECTIONS:
                 sections[name].append(clock.seconds[name])
     peak_bytes = peak.read()
+    # the timed batches again under the counter (their object rows, hence FLOPs, differ from batch to
+    # batch; one extra batch's count stood for them before); the weights have moved on, which counts nothing
+    timed = range(settings.warmup, settings.warmup + settings.iterations)
     with FlopCounterMode(display=False) as counter:
-        trainer.step(batches[settings.warmup + settings.iterations], settings.warmup + settings.iterations)
+        for iteration in timed:
+            trainer.step(batches[iteration], iteration)
     median = statistics.median(per_iteration)
-    gflops = counter.get_total_flops() / 1e9
+    gflops = counter.get_total_flops() / 1e9 / len(timed)
     model_cfg = trainer.model.cfg
     return {
         "variant": variant, "stage": stage, "backbone": model_cfg.backbone,

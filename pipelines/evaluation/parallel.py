@@ -7,8 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from tqdm import tqdm
-
+from pipelines.cli import progress_bar
 from pipelines.files import DataError
 
 
@@ -60,8 +59,8 @@ def run_tasks(
             bar.update()
 
 
-def _progress(total: int, desc: str) -> tqdm:
-    return tqdm(total=total, desc=desc, unit="task", disable=None, leave=False)
+def _progress(total: int, desc: str):
+    return progress_bar(total=total, desc=desc, unit="task", disable=None, leave=False)
 
 
 def _checked(result: Any) -> Any:

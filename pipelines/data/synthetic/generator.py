@@ -6,8 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
+from pipelines.cli import progress_bar
 from pipelines.files import OutputFolder
 from pipelines.data.synthetic.backgrounds import load_photos
 from pipelines.data.synthetic.looks import split_looks
@@ -33,7 +32,7 @@ def generate(out: str | Path, preset: Preset, seed: int, overwrite: bool = False
     started = time.perf_counter()
     with output as tmp:
         photos = load_photos()
-        with tqdm(total=total, desc=f"synthetic {preset.name}", unit="item", disable=not progress) as bar:
+        with progress_bar(total=total, desc=f"synthetic {preset.name}", unit="item", disable=not progress) as bar:
             summary = {
                 "preset": preset.name, "seed": seed,
                 "davis": write_davis(tmp / "DAVIS", preset, seed, seen, photos, bar),
