@@ -212,8 +212,8 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
     loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
                                          persistent_workers=False)
     t0 = time.perf_counter()
-    bar = progress_bar(total=stage_cfg.iterations, initial=start, disable=rank != 0, desc=f"{args.variant}/{args.stage}",
-               unit="it", dynamic_ncols=True)
+    bar = progress_bar(total=stage_cfg.iterations, initial=start, disable=rank != 0,
+                       desc=f"{args.variant}/{args.stage}", unit="it", dynamic_ncols=True)
     for iteration, batch in enumerate(loader, start=start):
         try:
             loss, parts = trainer.step(batch, iteration)

@@ -309,3 +309,27 @@ def test_an_amp_benchmark_on_the_cpu_labels_its_rows_with_the_autocast_it_ran(ti
     assert set(speed["dtype"]) == {"bfloat16-amp"}
     said = capsys.readouterr().err + caplog.text
     assert "no effect" not in said
+
+
+def test_the_training_benchmark_counts_the_flops_of_the_batches_it_timed(tmp_path, smoke_data):
+    """gflops_per_iteration is the mean over the timed batches, counted one by one here on a fresh trainer
+    (the object rows, and so the FLOPs, differ between batches): not the count of some other batch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from pipelines.benchmarking.measure import PeakMemory
+    from pipelines.benchmarking.training import TrainBenchSettings, _fresh_trainer, measure_stage
+    from pipelines.training.data import IterationBatches, build_clip_dataset
+    from tests.test_train import write_config
+
+    path = write_config(tmp_path / "c.yaml", smoke_data, iterations=10)
+    config = yaml.safe_load(path.read_text())
+    settings = TrainBenchSettings(variants=["gvos_scm"], stages=["main"], iterations=3, warmup=1, device="cpu")
+    row = measure_stage(config, path, "gvos_scm", "main", settings, PeakMemory("cpu"))
+    trainer, stage_cfg = _fresh_trainer(config, "gvos_scm", "main", torch.device("cpu"))
+    batches = IterationBatches(build_clip_dataset("main", stage_cfg, config["data"], path, seed=0), stage_cfg, 0, 0)
+    counts = []
+    for iteration in range(1, 4):
+        with FlopCounterMode(display=False) as counter:
+            trainer.step(batches[iteration], iteration)
+        counts.append(counter.get_total_flops() / 1e9)
+    assert row["gflops_per_iteration"] == pytest.approx(sum(counts) / 3, rel=1e-9)

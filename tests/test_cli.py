@@ -22,9 +22,8 @@ def _updates_written(make_bar, monkeypatch) -> int:
 
 
 def test_a_progress_bar_into_a_log_file_writes_its_start_and_end_not_every_update(monkeypatch):
-    """tqdm's own default writes every 0.1 s; ours, with stderr not a
-    terminal, waits LOG_PROGRESS_INTERVAL_S between updates, so a 0.4 s loop writes only the first and the
-    last state."""
+    """tqdm's own default writes every 0.1 s; ours, with stderr not a terminal, waits
+    LOG_PROGRESS_INTERVAL_S between updates, so a 0.4 s loop writes only the first and the last state."""
     assert cli.LOG_PROGRESS_INTERVAL_S >= 10
     assert _updates_written(lambda it: cli.progress_bar(it, desc="x"), monkeypatch) <= 2
     assert _updates_written(lambda it: tqdm(it, desc="x"), monkeypatch) > 2

@@ -8,8 +8,9 @@ Each (variant, stage) trains from a fresh model on the config's real training da
 for ``warmup`` untimed then ``iterations`` timed iterations. Per iteration the clock splits the time
 into ``data`` (drawing, decoding and augmenting the clips, and moving them to the device), ``forward``
 (network and loss), ``backward`` and ``optimizer``; on CUDA each section is synchronised. The FLOPs of
-an iteration (convolutions and matrix products of forward and backward, ``torch.utils.flop_counter``, the
-mean over the timed batches, counted after the clock) give the achieved GFLOP/s, printed beside this machine's own matrix-product and 3x3-convolution rates in
+an iteration (convolutions and matrix products of forward and backward, ``torch.utils.flop_counter``;
+the mean over the timed batches, counted after the clock) give the achieved GFLOP/s, printed beside this
+machine's own matrix-product and 3x3-convolution rates in
 the precision the iteration runs in (float32, or the same autocast), measured in the same process with
 the same threads: the distance to the limit; ``fp32_precision`` names whether float32 convolutions and
 matrix products run as TF32 on CUDA (PyTorch's defaults, as ``pipelines.train`` leaves them). Writes
