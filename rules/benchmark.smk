@@ -17,13 +17,6 @@ _TRAIN_BENCHMARK_HASH = section_hash({"training": BENCHMARK["training"], "train"
                                       "threads": job_threads("train"), "device": job_device("train")})
 
 
-def _train_benchmark_data():
-    """The datasets its stages train on (COCO for pretrain, the main ones for main): without them as
-    inputs it could start before the data rule has written them."""
-    stages = BENCHMARK["training"]["stages"]
-    return ([data_input("coco")] if "pretrain" in stages else []) + (main_data_inputs() if "main" in stages else [])
-
-
 rule benchmark:
     input:
         stamp=config_stamp("results", "benchmark", _BENCHMARK_HASH),
@@ -54,7 +47,8 @@ rule benchmark:
 rule train_benchmark:
     input:
         stamp=config_stamp("results", "train_benchmark", _TRAIN_BENCHMARK_HASH),
-        data=_train_benchmark_data(),
+        # the datasets its stages train on: without them as inputs it could start before the data rule wrote them
+        data=[root for stage in BENCHMARK["training"]["stages"] for root in stage_data_inputs(stage)],
     output:
         reported_table("train_speed"),
     params:

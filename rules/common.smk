@@ -329,6 +329,11 @@ def main_data_inputs():
     return [data_input(DATASET_ROOT_KEY[name]) for name in _MAIN_DATASETS]
 
 
+def stage_data_inputs(stage):
+    """The dataset roots a pipelines.train stage reads: COCO for pretrain, the main datasets for main and full."""
+    return [data_input("coco")] if stage == "pretrain" else main_data_inputs()
+
+
 def run_hash(variant, stage, seed):
     return _run_hash(EFFECTIVE, variant, stage, int(seed))
 

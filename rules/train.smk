@@ -10,9 +10,7 @@
 
 
 def _train_inputs(w):
-    if w.stage == "pretrain_only":
-        return {"data": [data_input("coco")]}
-    inputs = {"data": main_data_inputs()}
+    inputs = {"data": stage_data_inputs(TRAIN_STAGE[w.stage])}
     if w.stage == "full":  # not ancient: a pretraining that reruns reruns the full run after it
         inputs["init"] = f"{run_dir(w.variant, 'pretrain_only', w.seed)}/checkpoint.pt"
     return inputs

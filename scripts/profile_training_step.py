@@ -20,17 +20,15 @@ from pathlib import Path
 import torch
 import yaml
 from torch.profiler import ProfilerActivity, profile
-from torch.utils.flop_counter import FlopCounterMode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipelines.benchmarking.compare_checkouts import write_config  # noqa: E402
 from pipelines.benchmarking.peaks import conv_peak_gflops  # noqa: E402
-from pipelines.benchmarking.training import _fresh_trainer  # noqa: E402
+from pipelines.benchmarking.training import _fresh_trainer, count_flops  # noqa: E402
 from pipelines.training.data import IterationBatches, build_clip_dataset  # noqa: E402
 
-DEFAULT_ITERATIONS = 1500
 CONV_OPS = {"forward": "aten::mkldnn_convolution", "backward": "aten::convolution_backward"}
 
 
@@ -42,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=12, help="how many other operations to list")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as scratch:  # the default's schedule length: only its first steps run
-        path = write_config(REPO, args.data, DEFAULT_ITERATIONS, Path(scratch) / "config.yaml", "default")
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    length = default["train"]["main"]["iterations"]  # the default's schedule: only its first steps run
+    with tempfile.TemporaryDirectory() as scratch:
+        path = write_config(REPO, args.data, length, Path(scratch) / "config.yaml", "default")
         config = yaml.safe_load(path.read_text())
         trainer, stage_cfg = _fresh_trainer(config, "gvos_scm", "main", torch.device("cpu"))
         clips = build_clip_dataset("main", stage_cfg, config.get("data") or {}, path, seed=0)
@@ -56,12 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in timed:
             trainer.step(batches[i], i)
     wall = (time.perf_counter() - start) / args.iterations
-    # the same batches' shapes again (the FLOPs depend on the shapes only); the weights move on, which
-    # changes nothing counted
-    with FlopCounterMode(display=False) as counter:
-        for i in timed:
-            trainer.step(batches[i], i + args.iterations)
-    flops = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    flops = count_flops(trainer, batches, timed)
     conv_flops = {"forward": flops.get("aten.convolution", 0), "backward": flops.get("aten.convolution_backward", 0)}
     self_us = {event.key: event.self_cpu_time_total for event in prof.key_averages()}
     step_us = sum(self_us.values())

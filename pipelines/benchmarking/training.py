@@ -10,11 +10,10 @@ into ``data`` (drawing, decoding and augmenting the clips, and moving them to th
 (network and loss), ``backward`` and ``optimizer``; on CUDA each section is synchronised. The FLOPs of
 an iteration (convolutions and matrix products of forward and backward, ``torch.utils.flop_counter``;
 the mean over the timed batches, counted after the clock) give the achieved GFLOP/s, printed beside this
-machine's own matrix-product and 3x3-convolution rates in
-the precision the iteration runs in (float32, or the same autocast), measured in the same process with
-the same threads: the distance to the limit; ``fp32_precision`` names whether float32 convolutions and
-matrix products run as TF32 on CUDA (PyTorch's defaults, as ``pipelines.train`` leaves them). Writes
-``OUT/train_speed.csv``.
+machine's own matrix-product and 3x3-convolution rates in the precision the iteration runs in (float32,
+or the same autocast), measured in the same process with the same threads: the distance to the limit;
+``fp32_precision`` names whether float32 convolutions and matrix products run as TF32 on CUDA (PyTorch's
+defaults, as ``pipelines.train`` leaves them). Writes ``OUT/train_speed.csv``.
 """
 
 from __future__ import annotations
@@ -68,6 +67,16 @@ def _fresh_trainer(config: dict, variant: str, stage: str, device: torch.device)
     return Trainer(model, stage_cfg, device, train_cfg.amp), stage_cfg
 
 
+def count_flops(trainer, batches, iterations: range) -> dict[str, int]:
+    """FLOPs by operation (``aten.convolution``, ``aten.mm``, ...) of training steps on ``batches[i]`` for i in
+    ``iterations``, counted after the timing: the counts depend on the batches' shapes (object rows differ
+    from batch to batch), not on the weights, which move on."""
+    with FlopCounterMode(display=False) as counter:
+        for iteration in iterations:
+            trainer.step(batches[iteration], iteration)
+    return {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+
+
 def measure_stage(config: dict, config_path: Path | None, variant: str, stage: str, settings: TrainBenchSettings,
                   peak: PeakMemory) -> dict:
     """One row: the timing of ``settings.iterations`` training iterations after ``settings.warmup``."""
@@ -96,14 +105,9 @@ def measure_stage(config: dict, config_path: Path | None, variant: str, stage: s
             for name in STEP_SECTIONS:
                 sections[name].append(clock.seconds[name])
     peak_bytes = peak.read()
-    # the timed batches again under the counter (their object rows, hence FLOPs, differ from batch to
-    # batch; one extra batch's count stood for them before); the weights have moved on, which counts nothing
     timed = range(settings.warmup, settings.warmup + settings.iterations)
-    with FlopCounterMode(display=False) as counter:
-        for iteration in timed:
-            trainer.step(batches[iteration], iteration)
     median = statistics.median(per_iteration)
-    gflops = counter.get_total_flops() / 1e9 / len(timed)
+    gflops = sum(count_flops(trainer, batches, timed).values()) / 1e9 / len(timed)
     model_cfg = trainer.model.cfg
     return {
         "variant": variant, "stage": stage, "backbone": model_cfg.backbone,
