@@ -2,6 +2,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORES ?= 8
+# a config file laid over config/config.yaml (snakemake --configfile), checked before snakemake reads it
+CONFIG ?=
+CONFIGFILE_ARGS = $(if $(CONFIG),--configfile "$(CONFIG)")
 TEST_WORKERS ?= 2  # pytest-xdist processes: the smoke workflow (the longest test) runs beside the rest; 0: one process
 
 .PHONY: install test test-slow lint report smoke figures gpu-check clean
@@ -27,14 +30,15 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 report: $(STAMP)
-	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report
+	$(if $(CONFIG),$(PY) -m pipelines.config_file "$(CONFIG)")
+	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report $(CONFIGFILE_ARGS)
 
 smoke: $(STAMP)
 	$(PY) -m pipelines.config_file config/smoke.yaml
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report --configfile config/smoke.yaml
 
 figures: $(STAMP)
-	$(PY) -m report.build --results results --out report/build
+	$(PY) -m report.build --results results --out report/build --overwrite
 
 gpu-check: $(STAMP)
 	PYTHON=$(PY) bash scripts/gpu_check.sh

@@ -24,10 +24,14 @@ sys.path.insert(0, workflow.basedir)
 from pipelines.config_file import load_config as _load_config  # noqa: E402
 from pipelines.files import DataError as _DataError  # noqa: E402
 
-try:  # snakemake's own message for a file that is not YAML does not name it
-    _load_config(DEFAULT_CONFIGFILE)
-except _DataError as err:
-    raise WorkflowError(f"config error: {err}") from None
+# snakemake's own message for a file that is not YAML does not name it; a --configfile asking for YTE
+# templating (__use_yte__) had its expressions evaluated by snakemake before this file runs: the run stops
+# here, and `make report CONFIG=FILE` refuses such a file before snakemake reads it (docs: README)
+for _path in [DEFAULT_CONFIGFILE, *(workflow.config_settings.configfiles or [])]:
+    try:
+        _load_config(_path)
+    except _DataError as err:
+        raise WorkflowError(f"config error: {err}") from None
 
 
 configfile: DEFAULT_CONFIGFILE

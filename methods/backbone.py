@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import Tensor, nn
 from torchvision.ops.misc import FrozenBatchNorm2d
+
+from methods.checkpoint import CheckpointError, load_torch_file
 
 # channels of layer1, layer2, layer3
 STAGE_CHANNELS = {
@@ -26,13 +26,10 @@ def load_resnet(name: str, weights: str | None) -> torchvision.models.ResNet:
     resnet = getattr(torchvision.models, name)(weights=None)
     if weights is None:
         return resnet
-    if not os.path.isfile(weights):
-        raise ValueError(f"{weights}: backbone weights file not found")
     try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except Exception as err:  # a pickle of something else, a text file, a truncated download
-        raise ValueError(f"{weights}: cannot read as a torch state dict ({err.__class__.__name__}: "
-                         f"{str(err).splitlines()[0] if str(err) else ''})") from None
+        state = load_torch_file(weights, what="backbone weights")
+    except CheckpointError as err:
+        raise ValueError(str(err)) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

@@ -1,5 +1,10 @@
 """Model checkpoints: the file's contents, its identity, and the one way to get a ready model from it.
 
+Every torch file the suite reads (checkpoint, resumable state, backbone weights) goes through
+``load_torch_file``: ``torch.load(weights_only=True)``, which unpickles tensors and plain Python data
+(dict, list, tuple, str, numbers, None) and nothing else, so a file carrying a pickled object that
+would run code when loaded is refused with one line naming it, and no code of it runs.
+
 A checkpoint is a ``torch.save``-d mapping with ``CHECKPOINT_KEYS``: the variant name, the full
 ModelConfig it was built with, the weights, the training stage (``pretrain``, ``main`` or ``full``),
 the iteration count, the seed and ``config_hash`` (``pipelines.provenance.run_hash`` of the run).
@@ -11,6 +16,7 @@ expects, and a checkpoint of another run is refused with a message naming both.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +37,42 @@ class CheckpointError(ValueError):
         super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
 
 
-def read_file(path: str | Path) -> dict[str, Any]:
-    """Any ``torch.save``-d mapping of the suite (checkpoint or resumable state), on the CPU."""
+UNSAFE_CONTENT = ("refused: the file holds pickled Python objects other than tensors and plain data, "
+                  "which could run code when loaded; only load such a file if you trust its source, and "
+                  "re-save its tensors alone")
+
+
+def load_torch_file(path: str | Path, what: str = "checkpoint") -> Any:
+    """The contents of a ``torch.save``-d file on the CPU, tensors and plain data only.
+
+    CheckpointError naming the file when it is missing, unreadable or carries any other pickled object
+    (whose loading could run code); nothing from the file runs."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(path, "checkpoint file does not exist")
+        raise CheckpointError(path, f"{what} file does not exist")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "GLOBAL" in str(err):  # weights_only met a pickled global it does not allow
+            raise CheckpointError(path, f"{UNSAFE_CONTENT} ({_telling_line(err, 'GLOBAL')})") from None
+        raise CheckpointError(path, f"cannot read {what}: not a file torch.save wrote "
+                                    f"({_telling_line(err, 'Unsupported')})") from None
     except Exception as err:  # torch raises many types for truncated / foreign files
-        raise CheckpointError(path, f"cannot read checkpoint ({err.__class__.__name__}: {err})") from err
+        raise CheckpointError(path, f"cannot read {what} ({err.__class__.__name__}: "
+                                    f"{_telling_line(err, '')})") from None
+
+
+def _telling_line(err: BaseException, word: str) -> str:
+    """The line of an error's message holding ``word`` (else its first line), shortened: torch's unpickling
+    errors run to a page of advice around the one line that says what was found."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()] or [""]
+    line = next((line for line in lines if word and word in line), lines[0])
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """Any ``torch.save``-d mapping of the suite (checkpoint or resumable state), on the CPU."""
+    obj = load_torch_file(path)
     if not isinstance(obj, dict):
         raise CheckpointError(path, f"not a checkpoint mapping (got {type(obj).__name__})")
     return obj

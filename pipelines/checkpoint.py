@@ -30,10 +30,12 @@ def save_atomic(obj: Any, path: str | Path) -> None:
 
 
 def capture_rng() -> dict:
-    """Every RNG the training loop may draw from (python, numpy, torch CPU and CUDA)."""
+    """Every RNG the training loop may draw from (python, numpy, torch CPU and CUDA), as tensors and
+    plain data only, so that the state file loads with ``weights_only=True`` (``methods.checkpoint``)."""
+    kind, keys, position, has_gauss, cached_gauss = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached_gauss)],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -42,8 +44,10 @@ def capture_rng() -> dict:
 
 
 def restore_rng(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, position, has_gauss, cached_gauss = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), position, has_gauss, cached_gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         # a run resumed with fewer (or more) visible GPUs than it was saved with: the devices both have

@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 from pipelines.cli import run_cli
+from pipelines.config_file import at_least_schema_minimum
 from pipelines.files import DataError, atomic_save, check_output_file
+from pipelines.results_tables import read_results_table
 
 LEVEL = 0.95
 EQUAL_MARGIN = 3.0  # J&F points: "about equal" (the paper's GCM is 1.3 J&F points below STM)
@@ -258,14 +260,15 @@ def claims_table(per_sequence: pd.DataFrame | None, speed: pd.DataFrame | None, 
 
 
 def _read(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.is_file() else None
+    return read_results_table(path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.claims", description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", default="results", help="folder with per_sequence.csv, speed.csv, memory_vs_t.csv")
     parser.add_argument("--out", default="results/claims.csv")
-    parser.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
+    parser.add_argument("--samples", type=at_least_schema_minimum("evaluate.bootstrap_samples"), default=2000,
+                        help="bootstrap draws")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     results = Path(args.results)

@@ -249,7 +249,7 @@ def run_record(run_dir: str | Path | None, stage: str, keys: list[str]) -> list[
     path = Path(run_dir) / "config.yaml" if run_dir else None
     if path is None or not path.is_file():
         return ["unknown"] * len(keys)
-    record = load_config(path).get("run") or {}
+    record = load_config(path, check_schema=False).get("run") or {}
     return [str(record.get(key) or "unknown") for key in keys]
 
 

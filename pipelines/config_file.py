@@ -3,28 +3,54 @@
     python -m pipelines.config_file FILE [FILE ...]    # exit 2 with one line naming the file and line
 
 Snakemake reads a ``--configfile`` before any code of the workflow runs, and its message for a file that
-is not YAML does not name the file; this check does (`make smoke` runs it before snakemake, the Snakefile
-before reading config/config.yaml).
+is not YAML does not name the file; this check does (`make smoke` and `make report` run it before
+snakemake, the Snakefile before reading config/config.yaml).
+
+Every command applies the schema (config/schema.yaml) to the file it is given: each key known, each value
+within its bounds; a section or key the file leaves out takes the command's default, so a partial file
+is fine. A file asking for snakemake's YTE templating (``__use_yte__: true``) is refused: snakemake would
+evaluate the Python expressions it holds while reading it.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import yaml
 
 from pipelines.files import DataError
 
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+YTE_KEY = "__use_yte__"
 
-def load_config(path: str | Path | None) -> dict:
+
+def load_config(path: str | Path | None, check_schema: bool = True) -> dict:
     """The config file as a mapping of sections; ``{}`` for None. DataError naming the file if it is
-    missing, not YAML, or not a mapping."""
+    missing, not YAML, not a mapping, asks for YTE templating, or (``check_schema``) breaks the schema."""
     if path is None:
         return {}
+    data = read_mapping(path)
+    if YTE_KEY in data:
+        raise DataError(path, f"{YTE_KEY}: YTE templates are refused: snakemake would run the Python expressions "
+                              "of such a file while reading it; write plain values")
+    if check_schema:
+        problem = schema_problem(data)
+        if problem is not None:
+            raise DataError(path, problem)
+    return data
+
+
+def read_mapping(path: str | Path) -> dict:
+    """A YAML file holding a mapping (safe loader: no tags run code); DataError naming it otherwise."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "config file does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(path, f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
@@ -32,6 +58,59 @@ def load_config(path: str | Path | None) -> dict:
     if not isinstance(data, dict):
         raise DataError(path, "config must be a mapping of sections (data, model, train, ...)")
     return data
+
+
+@functools.cache
+def _partial_schema() -> dict:
+    """The schema with nothing required: the bounds of every key a file gives, whatever it leaves out."""
+    def drop_required(node):
+        if isinstance(node, dict):
+            return {key: drop_required(value) for key, value in node.items() if key != "required"}
+        if isinstance(node, list):
+            return [drop_required(item) for item in node]
+        return node
+
+    return drop_required(copy.deepcopy(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))))
+
+
+def schema_problem(data: dict) -> str | None:
+    """One line on the first way ``data`` breaks the schema's bounds (key path, value, rule), or None."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_partial_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path) or "top level"
+    return f"{where}: {error.message} (config/schema.yaml)"
+
+
+def at_least_schema_minimum(dotted_key: str):
+    """An argparse ``type`` for a flag that sets what ``dotted_key`` sets in a config file: an integer
+    within the same schema bound (argparse names the flag when it is not)."""
+    import argparse
+
+    def parse(text: str) -> int:
+        minimum = schema_minimum(dotted_key)
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}, the minimum of {dotted_key} "
+                                             "(config/schema.yaml)")
+        return value
+
+    return parse
+
+
+def schema_minimum(dotted_key: str) -> int | float:
+    """The schema's ``minimum`` of a key (``evaluate.bootstrap_samples``): the same bound for the flags
+    that set it."""
+    node = _partial_schema()
+    for part in dotted_key.split("."):
+        node = node["properties"][part]
+    return node["minimum"]
 
 
 def yaml_problem(text: str, err: yaml.YAMLError) -> str:

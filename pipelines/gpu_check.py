@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: torch sees no GPU on this machine (nvidia-smi; or --device cpu --tiny)")
-    with OutputFolder(args.out, overwrite=args.overwrite) as out:
+    with OutputFolder(args.out, overwrite=args.overwrite, step="gpu check") as out:
         steps, rows = run_checks(args, out)
         table = pd.DataFrame(rows, columns=CSV_COLUMNS)
         table.to_csv(out / "gpu_check.csv", index=False)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ import torch
 from pipelines.cli import progress_bar, run_cli
 from pipelines.config_file import load_config
 from pipelines.data.masks import VOID_ID, write_mask
-from pipelines.files import DataError, OutputFolder
+from pipelines.files import DataError, OutputFolder, inside_root
 from pipelines.runtime import resolve_device, set_threads
 
 log = logging.getLogger("gvos.predict")
@@ -78,48 +79,54 @@ def _image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
 
 
-def segment_video(engine, sample, merge_objects: bool = False, with_truth: bool = False) -> np.ndarray:
-    """Run the engine over one ``VideoSample``; returns ``uint8 (T, H, W)`` object-id labels.
+def segment_frames(engine, video, merge_objects: bool = False, with_truth: bool = False) -> Iterator[np.ndarray]:
+    """Run the engine over one video (``VideoSample`` or ``VideoStream``) and yield each frame's
+    ``uint8 (H, W)`` object-id labels in order, reading one frame at a time.
 
-    At each frame listed in ``sample.given`` the objects first appearing there are introduced with
+    At each frame listed in ``video.given`` the objects first appearing there are introduced with
     their given masks, and the given pixels are copied into the output of that frame. ``with_truth``:
     every step also gets the previous frame's ground truth (``previous_labels``, for an oracle
-    intervention; the sample must hold every frame's annotation).
+    intervention; the video must hold every frame's annotation).
     """
-    if with_truth and sample.gt is None:
-        raise DataError(None, f"{sample.name}: an oracle intervention needs every frame's annotation")
+    if with_truth and video.truth(0) is None:
+        raise DataError(None, f"{video.name}: an oracle intervention needs every frame's annotation")
     engine.reset()
-    objects = dict(sample.objects)
-    given = {t: np.where(m == VOID_ID, 0, m).astype(np.uint8) for t, m in sample.given.items()}
+    objects = dict(video.objects)
+    given = {t: np.where(m == VOID_ID, 0, m).astype(np.uint8) for t, m in video.given.items()}
     if merge_objects:  # DAVIS-2016: one foreground object
         given = {t: (m > 0).astype(np.uint8) for t, m in given.items()}
         objects = {1: min(objects.values())} if objects else {}
-    num_frames = len(sample.images)
-    labels = np.zeros((num_frames, *sample.images.shape[1:3]), dtype=np.uint8)
     tracking = False
-    for t in range(num_frames):
+    for t in range(video.num_frames):
         new = sorted(obj for obj, first in objects.items() if first == t)
         if not new and not tracking:
-            continue  # nothing to segment yet
-        image = _image_tensor(sample.images[t])
+            yield np.zeros(video.frame_shape, dtype=np.uint8)  # nothing to segment yet
+            continue
+        image = _image_tensor(video.image(t))
         if new:
             if t not in given:
-                raise DataError(None, f"{sample.name}: objects {new} start at frame {t} without an annotation")
+                raise DataError(None, f"{video.name}: objects {new} start at frame {t} without an annotation")
             introduced = np.where(np.isin(given[t], new), given[t], 0)
             probs = engine.step(image, mask=torch.from_numpy(introduced).long(), objects=new)
             tracking = True
         elif with_truth:
-            truth = np.where(sample.gt[t - 1] == VOID_ID, 0, sample.gt[t - 1])
+            previous = video.truth(t - 1)
+            truth = np.where(previous == VOID_ID, 0, previous)
             truth = (truth > 0).astype(np.uint8) if merge_objects else truth
             probs = engine.step(image, previous_labels=torch.from_numpy(truth.astype(np.int64)))
         else:
             probs = engine.step(image)
         ids = np.asarray([0, *engine.object_ids], dtype=np.uint8)
-        labels[t] = ids[np.argmax(probs.cpu().numpy(), axis=0)]  # numpy: 10x faster than torch over dim 0
+        labels = ids[np.argmax(probs.cpu().numpy(), axis=0)]  # numpy: 10x faster than torch over dim 0
         if new:  # the given masks are exact for the objects they introduce
-            labels[t] = np.where(np.isin(labels[t], new), 0, labels[t])
-            labels[t] = np.where(introduced > 0, introduced, labels[t])
-    return labels
+            labels = np.where(np.isin(labels, new), 0, labels)
+            labels = np.where(introduced > 0, introduced, labels)
+        yield labels.astype(np.uint8, copy=False)
+
+
+def segment_video(engine, video, merge_objects: bool = False, with_truth: bool = False) -> np.ndarray:
+    """``segment_frames`` gathered: ``uint8 (T, H, W)`` object-id labels of the whole video."""
+    return np.stack(list(segment_frames(engine, video, merge_objects, with_truth)))
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,16 +170,17 @@ def write_predictions(engine, reader, folder: Path, dataset: str, with_truth: bo
     desc = f"predict {dataset}" + (f" ({engine.intervention.name})" if getattr(engine, "intervention", None) else "")
     with torch.inference_mode():
         for name in progress_bar(reader.sequences, desc=desc, unit="video"):
-            sample = reader.load_video(name)
-            labels = segment_video(engine, sample, merge_objects=dataset == "davis2016", with_truth=with_truth)
-            for frame_name, label in zip(sample.frame_names, labels, strict=True):
-                write_mask(folder / name / f"{frame_name}.png", label)
+            video = reader.open_video(name)  # frames read one at a time: memory bounded in the video's length
+            target = inside_root(folder, name, "sequence")
+            labels = segment_frames(engine, video, merge_objects=dataset == "davis2016", with_truth=with_truth)
+            for frame_name, label in zip(video.frame_names, labels, strict=True):
+                write_mask(inside_root(target, f"{frame_name}.png", "frame"), label)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = load_config(args.config)
-    output = OutputFolder(args.out, inputs=[args.data, args.checkpoint, args.config], overwrite=args.overwrite)
+    output = OutputFolder(args.out, inputs=[args.data, args.checkpoint, args.config], overwrite=args.overwrite, step="predict")
     device = resolve_device(args.device)
     set_threads(args.threads)
     reader = open_dataset(args.dataset, args.data, args.split)

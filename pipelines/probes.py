@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.cli import run_cli
+from pipelines.config_file import at_least_schema_minimum
 from pipelines.files import DataError, atomic_save, check_output_file
 
 log = logging.getLogger("gvos.probes")
@@ -53,7 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     table.add_argument("--probes", nargs="*", default=[], type=Path, help="CSVs written by `run`")
     table.add_argument("--reference", nargs="*", default=[], type=Path,
                        help="per_object.csv of the unmodified models (pipelines.collect evaluate)")
-    table.add_argument("--samples", type=int, default=2000, help="bootstrap samples of the sequence part")
+    table.add_argument("--samples", type=at_least_schema_minimum("evaluate.bootstrap_samples"), default=2000,
+                       help="bootstrap samples of the sequence part")
     table.add_argument("--bootstrap-seed", type=int, default=0)
     table.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)

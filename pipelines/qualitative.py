@@ -102,15 +102,16 @@ def middle_frame(frames: int) -> int:
 def record_gates(engine, reader, names: list[str], keep: set[str]) -> tuple[list[dict], dict[str, dict]]:
     """Gate statistics of every video in ``names``, and for the videos in ``keep`` the middle frame's
     image-independent panels (previous mask at full size, gate)."""
-    from pipelines.predict import segment_video
+    from pipelines.predict import segment_frames
 
     rows, kept = [], {}
     recorder = GateRecorder(engine.model)
     try:
         for name in progress_bar(names, desc="SCM gates", unit="video"):
             recorder.steps.clear()
-            sample = reader.load_video(name)
-            segment_video(engine, sample)
+            sample = reader.open_video(name)
+            for _ in segment_frames(engine, sample):  # the recorder keeps what the figure needs
+                pass
             if not recorder.steps:
                 continue
             for obj, (inside, outside) in zip(engine.object_ids, gate_statistics(recorder.steps), strict=True):
@@ -161,11 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     from methods.inference import InferenceEngine
     from pipelines.collect import read_csv
     from pipelines.data.davis import DavisDataset
+    from pipelines.results_tables import check_table
     from pipelines.runtime import resolve_device, set_threads
 
     args = parse_args(argv)
     gates_path, frames_path = check_output_file(args.gates, "--gates"), check_output_file(args.frames, "--frames")
     per_sequence = read_csv(args.per_sequence, "the per-object scores")
+    if len(per_sequence):
+        check_table(per_sequence, "per_sequence", args.per_sequence)
     attributes = pd.read_csv(args.attributes) if args.attributes is not None and args.attributes.is_file() else None
     scores = video_scores(per_sequence, seed=args.seed)
     if args.data is None or scores.empty:
@@ -196,14 +200,15 @@ def main(argv: list[str] | None = None) -> int:
             layout.setdefault("objects", {})[name] = panel["objects"]
     videos = set(layout["fig5"]["videos"]) | set(layout["fig8"]) | set(layout["fig9"]) | {v for _, v in layout["fig10"]}
     for name in sorted(videos):
-        sample = reader.load_video(name)
-        frame = middle_frame(sample.num_frames)
+        video = reader.open_video(name)
+        frame = middle_frame(video.num_frames)
         layout.setdefault("frames", {})[name] = frame
-        arrays[f"image/{name}"] = sample.images[frame]
-        if sample.gt is not None:
-            arrays[f"truth/{name}"] = np.where(sample.gt[frame] == VOID_ID, 0, sample.gt[frame]).astype(np.uint8)
+        arrays[f"image/{name}"] = video.image(frame)
+        truth = video.truth(frame)
+        if truth is not None:
+            arrays[f"truth/{name}"] = np.where(truth == VOID_ID, 0, truth).astype(np.uint8)
         for run in grid_runs:
-            path = args.predictions / run / f"seed{args.seed}" / "davis2017" / name / f"{sample.frame_names[frame]}.png"
+            path = args.predictions / run / f"seed{args.seed}" / "davis2017" / name / f"{video.frame_names[frame]}.png"
             if not path.is_file():
                 raise DataError(path, f"the prediction Figs. 8-10 show for {run} is missing")
             arrays[f"prediction/{run}/{name}"] = read_mask(path)

@@ -34,7 +34,14 @@ from pipelines.checkpoint import capture_rng, restore_rng, save_atomic
 from pipelines.cli import progress_bar, run_cli
 from pipelines.compiling import compile_network
 from pipelines.config_file import load_config
-from pipelines.files import DataError, atomic_write_text, check_output_folder, make_folder, written_by_suite
+from pipelines.files import (
+    DataError,
+    OutputLock,
+    atomic_write_text,
+    check_output_folder,
+    make_folder,
+    written_by_suite,
+)
 from pipelines.provenance import device_name, run_hash
 from pipelines.runtime import distributed_context, resolve_device, set_threads
 from pipelines.training.config import StageConfig, TrainConfig
@@ -52,6 +59,8 @@ STATE = "state.pt"
 CONFIG = "config.yaml"
 LOSS_CSV = "loss.csv"
 VALIDATION_CSV = "validation.csv"
+TRAIN_STEP = "train"
+"""The step named in a run folder's marker (``pipelines.files``): no other step may replace the folder."""
 
 
 @dataclass
@@ -136,7 +145,7 @@ def setup(args: argparse.Namespace) -> Run:
     effective = effective_config(config, train_cfg, model_cfg, run_info)
     chash = run_hash(config, args.variant, EXPERIMENT_STAGE[args.stage], args.seed)
     inputs = [args.config, args.init, *[root for root in _data_roots(config, args.stage)]]
-    out = check_output_folder(args.out, inputs, overwrite=True, replace=False)
+    out = check_output_folder(args.out, inputs, overwrite=args.overwrite, replace=False, step=TRAIN_STEP)
     return Run(args, config, train_cfg, train_cfg.stage(args.stage), model_cfg, effective, chash, init_ckpt, out)
 
 
@@ -197,14 +206,14 @@ def prepare_on_ranks(run: Run, rank: int, world: int) -> tuple[dict | None, bool
 # ---------------------------------------------------------------- loop
 
 def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int, world: int, workers: int) -> float:
-    """Iterations from the resumable state (or 0) to the end; returns the training seconds."""
+    """Iterations from the resumable state (or 0) to the end; returns the training seconds. ``trainer``
+    holds the state's weights already (``_resume``)."""
     args, stage_cfg, out = run.args, run.stage_cfg, run.out
     start, rows, window, elapsed_before, checks = 0, [], [], 0.0, []
     if state is not None:
-        trainer.load_state_dict(state)
-        restore_rng(state["rng"])
-        start, rows, window, elapsed_before = state["iteration"], state["rows"], state["window"], state["elapsed_s"]
-        checks = state.get("validation", [])
+        restore_rng(state["rng"])  # again, here: nothing between the set-up and the loop may draw from them
+        start, rows, window = int(state["iteration"]), list(state["rows"]), list(state["window"])
+        elapsed_before, checks = float(state["elapsed_s"]), list(state.get("validation", []))
         if rank == 0:
             log.info("resuming %s from iteration %d", out, start)
     holdout = _holdout_videos(run) if rank == 0 else []
@@ -252,6 +261,22 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
     if rank == 0:
         write_rows_csv(out / LOSS_CSV, rows)
     return elapsed_before + time.perf_counter() - t0
+
+
+def _resume(trainer: Trainer, state: dict, path: Path) -> None:
+    """Load a resumable state into ``trainer`` and the RNGs, before anything is written, and check that the
+    loop finds what it reads. DataError naming the file when it does not fit this code or this network."""
+    try:
+        trainer.load_state_dict(state)
+        restore_rng(state["rng"])
+        missing = [key for key in ("iteration", "rows", "window", "elapsed_s") if key not in state]
+        if missing:
+            raise KeyError(", ".join(missing))
+    except (KeyError, RuntimeError, TypeError, ValueError) as err:
+        detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        raise DataError(path, f"cannot resume from this state: it was written by other code of the suite or "
+                              f"for another network layout ({err.__class__.__name__}: {detail}); delete it to "
+                              "restart the run from its beginning") from None
 
 
 def _divergence_message(run: Run, err: NonFiniteTraining, start: int) -> str:
@@ -316,6 +341,17 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.set_device(device)
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    # one writer per run folder: a second training into the same --out is refused, not interleaved
+    lock = OutputLock(run.out) if rank == 0 else None
+    try:
+        return _train(run, device, rank, world)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(run: Run, device: torch.device, rank: int, world: int) -> int:
+    args = run.args
     state, finished = prepare_on_ranks(run, rank, world)
     if finished:
         return 0
@@ -333,11 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     else:  # the one loader (methods.checkpoint): the pretraining's own model (its config checked in setup)
         model = model_from_checkpoint(run.init_ckpt, args.init)
     trainer = Trainer(model, run.stage_cfg, device, run.train_cfg.amp, args.seed, rank, world)
+    if state is not None:
+        _resume(trainer, state, run.out / STATE)
     run.effective["run"]["compiled"] = run.train_cfg.compile and compile_network(model, device, "train.compile")
     run.effective["run"]["device"] = device_name(device)
     run.effective["run"]["precision"] = precision_name(trainer.amp, device)
     if rank == 0:
-        make_folder(run.out)
+        make_folder(run.out, TRAIN_STEP)
         atomic_write_text(run.out / CONFIG, yaml.safe_dump(run.effective, sort_keys=False))
     seconds = train_loop(run, trainer, clips, state, rank, world, args.workers)
     if rank == 0:

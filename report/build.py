@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+import markupsafe
 import pandas as pd
 
 from pipelines.cli import run_cli
-from pipelines.files import atomic_write_text
+from pipelines.files import OutputFolder, atomic_write_text
 from report import figures, notes, tables
 from report.latex import table_latex
 from report.outputs import FIGURES, TABLES_DIR
@@ -49,10 +50,10 @@ COUNT_WORDS = ("objects", "seeds", "jobs", "bytes", "threads", "batch", "crop", 
 
 
 def format_value(value, column: str = "") -> str:
-    """One cell: seconds, rates and SCM gates to 3 significant digits, accuracies to one decimal, counts as
-    integers."""
+    """One cell as plain text (the page's template escapes it): seconds, rates and SCM gates to 3
+    significant digits, accuracies to one decimal, counts as integers."""
     if isinstance(value, bool) or value is None:
-        return html.escape(str(value))
+        return str(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
@@ -63,7 +64,7 @@ def format_value(value, column: str = "") -> str:
         if column in COUNT_WORDS or column.endswith(("bytes", "_height", "_width", "size")) and value.is_integer():
             return f"{value:.0f}"
         return f"{value:.3g}" if abs(value) < 0.1 and value != 0 else f"{value:.1f}"
-    return html.escape(str(value))
+    return str(value)
 
 
 @dataclass
@@ -73,23 +74,25 @@ class Section:
     id: str
     title: str
     caption: str
-    kind: str  # "figure" | "table" | "text"
+    kind: str  # "figure" | "table" | "list" (of (bold label, text) items)
     content: object = None
     missing_because: str = ""
 
 
-def table_html(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = []
+VERDICTS = ("reproduced", "contradicted", "inconclusive")
+"""The verdict cells that get a colour; any other value (a tampered table) is shown as text, unstyled."""
+
+
+def table_rows(frame: pd.DataFrame) -> dict:
+    """A table as the template draws it: ``{"head": [...], "rows": [{"measured": bool, "cells": [(css
+    class or "", text)]}]}``, every value plain text."""
+    rows = []
     for _, row in frame.iterrows():
-        measured = "source" in frame.columns and str(row["source"]).startswith("measured")
-        cells = []
-        for column, value in row.items():
-            css = f' class="{value}"' if column == "verdict" else ""
-            cells.append(f"<td{css}>{format_value(value, str(column))}</td>")
-        body.append(f'<tr class="measured">{"".join(cells)}</tr>' if measured else f"<tr>{''.join(cells)}</tr>")
-    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            f"</table></div>")
+        cells = [(str(value) if column == "verdict" and value in VERDICTS else "", format_value(value, str(column)))
+                 for column, value in row.items()]
+        rows.append({"measured": "source" in frame.columns and str(row["source"]).startswith("measured"),
+                     "cells": cells})
+    return {"head": [str(c) for c in frame.columns], "rows": rows}
 
 
 def provenance(results: dict) -> dict[str, str]:
@@ -158,7 +161,7 @@ def build_sections(paper: dict, results: dict, out: Path, label: str, qualitativ
                 "judged on J (region similarity) and on F (contour accuracy) by the same rule.", "table",
                 tables.claims(results, detail=True), why("claims")),
         Section("findings", "Findings of this reproduction", "What the runs show beyond the claims table, with "
-                "the evidence.", "text", notes.findings_html(results)),
+                "the evidence.", "list", notes.findings(results)),
         Section("probes", "What each module does inside a trained model: test-time interventions",
                 "The first of the ablations: each trained checkpoint segmented again with one module's input "
                 "replaced at every frame (methods.interventions: the SCM's previous mask zeroed, set to 0.5 or to "
@@ -254,72 +257,94 @@ def build_sections(paper: dict, results: dict, out: Path, label: str, qualitativ
                 "result rows carry), the commit, the device and precision it trained in, and the settings it depends "
                 "on that differ from the repository's config/config.yaml.", "table", tables.runs(results), why("runs")),
         Section("differences", "Where we differ from the paper", "Choices the paper leaves open or that differ "
-                "from its text, each a config key or a documented module choice.", "text", notes.DIFFERENCES_HTML),
+                "from its text, each a config key or a documented module choice.", "list", notes.DIFFERENCES),
     ]
 
 
+PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>GVOS-SCM reproduction report</title>
+<style>{{ css }}</style></head><body>
+<h1>GVOS-SCM reproduction report</h1>
+<p>Paper values are labelled <b>reported</b>; ours <b>measured</b>. Missing pieces are noted, not hidden.</p>
+<table class="prov">{% for key, value in prov.items() %}<tr><th>{{ key }}</th><td>{{ value }}</td></tr>{% endfor %}</table>
+<ul class="toc">{% for s in sections %}<li><a href="#{{ s.id }}">{{ s.title }}</a></li>{% endfor %}</ul>
+{% for s in sections %}
+<h2 id="{{ s.id }}">{{ s.title }}</h2>
+<p class="note">{{ s.caption }}</p>
+{% if s.content is none %}<p class="missing">Not available: {{ s.missing_because }}.</p>
+{% elif s.kind == "figure" %}<img src="{{ s.image }}" alt="{{ s.title }}">
+<p class="files">{% for label, href in s.links %}{% if not loop.first %} · {% endif %}<a href="{{ href }}">{{ label }}</a>{% endfor %}</p>
+{% elif s.kind == "list" %}<ul>{% for label, text in s.content %}<li>{% if label %}<b>{{ label }}.</b> {% endif %}{{ text }}</li>{% endfor %}</ul>
+{% else %}<div class="table-wrap"><table><thead><tr>{% for c in s.table.head %}<th>{{ c }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in s.table.rows %}<tr{% if row.measured %} class="measured"{% endif %}>{% for css, text in row.cells %}<td{% if css %} class="{{ css }}"{% endif %}>{{ text }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table></div>
+<p class="files"><a href="{{ tables_dir }}/{{ s.id }}.tex">LaTeX</a></p>
+{% endif %}{% if s.id == "claims" %}<p class="rule">{{ verdict_rule }}</p>{% endif %}
+{% endfor %}
+</body></html>
+"""
+"""The page. Jinja2 escapes every value put into it (autoescape), so nothing read from a results table
+can become markup or script."""
+
+
 def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str:
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>GVOS-SCM reproduction report</title>"
-             f"<style>{CSS}</style></head><body>",
-             "<h1>GVOS-SCM reproduction report</h1>",
-             "<p>Paper values are labelled <b>reported</b>; ours <b>measured</b>. Missing pieces are noted, "
-             "not hidden.</p>",
-             '<table class="prov">' + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                                             for k, v in prov.items()) + "</table>",
-             # the contents in columns: the claims table, the page's answer, must start on the first screen
-             '<ul class="toc">' + "".join(f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>'
-                                          for s in sections) + "</ul>"]
+    views = []
     for section in sections:
-        parts.append(f'<h2 id="{section.id}">{html.escape(section.title)}</h2>')
-        parts.append(f'<p class="note">{html.escape(section.caption)}</p>')
-        if section.content is None:
-            parts.append(f'<p class="missing">Not available: {html.escape(section.missing_because)}.</p>')
-        elif section.kind == "figure":
+        view = {"id": section.id, "title": section.title, "caption": section.caption, "kind": section.kind,
+                "content": section.content, "missing_because": section.missing_because}
+        if section.content is not None and section.kind == "figure":
             name = Path(section.content).relative_to(out).as_posix()
-            parts.append(f'<img src="{html.escape(name)}" alt="{html.escape(section.title)}">')
-            links = " · ".join(f'<a href="{html.escape(Path(name).with_suffix(c.suffix).as_posix())}">'
-                               f"{c.suffix[1:].upper()}</a>" for c in vector_copies(Path(section.content)))
-            parts.append(f'<p class="files">{links}</p>')
-        elif section.kind == "text":
-            parts.append(str(section.content))
-        else:
-            parts.append(table_html(section.content))
-            parts.append(f'<p class="files"><a href="{TABLES_DIR}/{section.id}.tex">LaTeX</a></p>')
-        if section.id == "claims":
-            parts.append(f'<p class="rule">{html.escape(notes.VERDICT_RULE)}</p>')
-    parts.append("</body></html>")
-    return "\n".join(parts)
+            view["image"] = name
+            view["links"] = [(c.suffix[1:].upper(), Path(name).with_suffix(c.suffix).as_posix())
+                             for c in vector_copies(Path(section.content))]
+        elif section.content is not None and section.kind == "table":
+            view["table"] = table_rows(section.content)
+        views.append(view)
+    template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(PAGE)
+    return template.render(css=markupsafe.Markup(CSS), prov=prov, sections=views, tables_dir=TABLES_DIR,
+                           verdict_rule=notes.VERDICT_RULE)
 
 
-def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path) -> Path:
-    """Render report/build/index.html (+ PNGs) and return the page's path."""
-    out = Path(out)
+REPORT_STEP = "report"
+"""The step named in the page folder's marker (``pipelines.files``)."""
+
+
+def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path, overwrite: bool = False) -> Path:
+    """Render ``out/index.html`` with its figures and LaTeX tables and return the page's path.
+
+    The folder is built beside ``out`` and renamed into place when complete, so a build that fails
+    (a results table that cannot be read, say) leaves ``out`` as it was."""
     paper = load_paper(paper_dir)  # before any output: a wrong paper folder is refused, not rendered empty
-    out.mkdir(parents=True, exist_ok=True)
     results = load_results(results_dir)
+    output = OutputFolder(out, inputs=[results_dir, paper_dir], overwrite=overwrite, step=REPORT_STEP)
+    with output as folder:
+        render_into(folder, paper, results, load_qualitative(results_dir))
+    return output.target / "index.html"
+
+
+def render_into(out: Path, paper, results: dict, qualitative) -> None:
     prov = provenance(results)
-    sections = build_sections(paper, results, out, measured_label(prov), load_qualitative(results_dir))
+    sections = build_sections(paper, results, out, measured_label(prov), qualitative)
     for section in sections:
         if section.id in FIGURES and section.content is None:
             figures.placeholder(out / FIGURES[section.id][0], section.missing_because)
         if section.kind == "table" and section.content is not None:
             (out / TABLES_DIR).mkdir(exist_ok=True)
             atomic_write_text(out / TABLES_DIR / f"{section.id}.tex", table_latex(section.content, format_value))
-    page = render_page(sections, prov, out)
-    path = out / "index.html"
-    atomic_write_text(path, page)
-    return path
+    atomic_write_text(out / "index.html", render_page(sections, prov, out))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m report.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", default="results", help="folder with results/*.csv")
     parser.add_argument("--paper", default=None, help="the paper's tables (default: report/paper_tables)")
-    parser.add_argument("--out", default="report/build", help="output folder")
+    parser.add_argument("--out", default="report/build", help="output folder (replaced as a whole when complete)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out even if this suite did not write it (never the working directory, "
+                             "a folder above it, a repository, or another step's folder)")
     args = parser.parse_args(argv)
     if not Path(args.results).is_dir():
         raise FileNotFoundError(f"{args.results}: results folder does not exist")
-    path = build(args.results, args.paper, args.out)
+    path = build(args.results, args.paper, args.out, overwrite=args.overwrite)
     print(f"{path}: written")
     return 0
 

@@ -3,7 +3,6 @@ cells as the page shows them (measured ± seed SD beside reported), special char
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 
 import pandas as pd
@@ -25,12 +24,12 @@ def _is_number_column(frame: pd.DataFrame, column) -> bool:
 def table_latex(frame: pd.DataFrame, format_value: Callable[[object, str], str]) -> str:
     """A ``tabular`` of ``frame``: text columns left-aligned, numeric ones right-aligned, a header row
     between \\toprule and \\midrule, \\bottomrule at the end. ``format_value(value, column)`` is the page's
-    cell formatter (its HTML escapes are undone here)."""
+    cell formatter (plain text)."""
     spec = "".join("r" if _is_number_column(frame, c) else "l" for c in frame.columns)
     lines = [f"\\begin{{tabular}}{{{spec}}}", r"\toprule",
              " & ".join(escape(str(c)) for c in frame.columns) + r" \\", r"\midrule"]
     for _, row in frame.iterrows():
-        cells = [escape(html.unescape(format_value(value, str(column)))) for column, value in row.items()]
+        cells = [escape(format_value(value, str(column))) for column, value in row.items()]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

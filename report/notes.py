@@ -3,13 +3,12 @@ numbers), and where the suite differs from the paper."""
 
 from __future__ import annotations
 
-import html
 import math
 
 from pipelines.claims import VERDICT_RULE
 from report.results import accuracy_spread, accuracy_value, stage_switch_losses
 
-__all__ = ["DIFFERENCES_HTML", "VERDICT_RULE", "findings_html"]
+__all__ = ["DIFFERENCES", "VERDICT_RULE", "findings"]
 
 DIFFERENCES = [
     ("GCM normalisation", "The paper's Eqs. 2 and 4 print no normalisation of keys and queries. The GCM here "
@@ -42,8 +41,6 @@ DIFFERENCES = [
      "'OURS (+YV)'); train.main.datasets: [davis2017] gives the paper's plain 'OURS' protocol."),
 ]
 
-DIFFERENCES_HTML = "<ul>" + "".join(f"<li><b>{html.escape(k)}.</b> {html.escape(v)}</li>" for k, v in DIFFERENCES) \
-    + "</ul>"
 
 
 def _claim(results: dict, claim: str, metric: str = "J&F"):
@@ -54,8 +51,9 @@ def _claim(results: dict, claim: str, metric: str = "J&F"):
     return rows.iloc[0] if len(rows) else None
 
 
-def findings_html(results: dict) -> str:
-    """The findings, each with its number from this run's tables (or a note that it was not measured)."""
+def findings(results: dict) -> list[tuple[str, str]]:
+    """The findings as (label, text) items, each with its number from this run's tables (or a note that it
+    was not measured); plain text, escaped where the page renders it."""
     summary = results.get("accuracy_summary")
     items = []
     full = accuracy_value(summary, "gvos_scm", "full", "davis2017", "J&F-Mean")
@@ -77,7 +75,7 @@ def findings_html(results: dict) -> str:
     if head_start:
         items.append(head_start)
     items.append(SEED_FINDING)
-    return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
+    return [("", item) for item in items]
 
 
 def _head_start(losses, early: int = 10, later: int = 100) -> str | None:

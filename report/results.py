@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.results_tables import read_results_table
+
 RESULT_FILES = ["claims", "probes", "scm_gates", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
                 "validation", "runs", "speed", "memory_vs_t", "train_speed", "rule_times"]
 """Every table of results/ (results/README.md): what the workflow's report target asks for and the page reads."""
@@ -14,15 +16,9 @@ MIB = 2**20
 
 
 def load_results(results_dir: str | Path) -> dict[str, pd.DataFrame | None]:
-    """Each results table by name; None when its CSV is missing or empty."""
-    tables = {}
-    for name in RESULT_FILES:
-        path = Path(results_dir) / f"{name}.csv"
-        try:
-            frame = pd.read_csv(path) if path.is_file() else None
-        except pd.errors.EmptyDataError:
-            frame = None
-        tables[name] = frame if frame is not None and len(frame) else None
+    """Each results table by name; None when its CSV is missing or empty. DataError naming the file for a
+    table that lacks a column or repeats a key (``pipelines.results_tables``)."""
+    tables = {name: read_results_table(Path(results_dir) / f"{name}.csv", name) for name in RESULT_FILES}
     if tables["accuracy_summary"] is None and tables["accuracy"] is not None:
         tables["accuracy_summary"] = seed_means(tables["accuracy"])
     return tables

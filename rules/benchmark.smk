@@ -25,7 +25,7 @@ rule benchmark:
         memory=reported_table("memory_vs_t"),
     params:
         variants=",".join(BENCHMARK["variants"]),
-        backbone=f"--backbone {BENCHMARK['backbone']}" if BENCHMARK.get("backbone") else "",
+        backbone=f"--backbone {shlex.quote(BENCHMARK['backbone'])}" if BENCHMARK.get("backbone") else "",
         size=_size_arg(BENCHMARK["size"]),
         t=",".join(str(t) for t in BENCHMARK["t"]),
         config_hash=_BENCHMARK_HASH,

@@ -52,7 +52,7 @@ rule collect:
         runs=reported_table("runs"),
     params:
         bootstrap=config["evaluate"],
-        attributes=" ".join(f"{d}={dataset_root(d)}/attributes.csv" for d in ATTRIBUTE_DATASETS),
+        attributes=" ".join(shlex.quote(f"{d}={dataset_root(d)}/attributes.csv") for d in ATTRIBUTE_DATASETS),
     log:
         "logs/collect/collect.log",
     benchmark:

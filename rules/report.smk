@@ -32,7 +32,7 @@ rule figures:
         "logs/report/figures.log",
     threads: 1
     shell:
-        "{PY} -m report.build --results results --paper {PAPER_DIR:q} --out report/build > {log} 2>&1"
+        "{PY} -m report.build --results results --paper {PAPER_DIR:q} --out report/build --overwrite > {log} 2>&1"
 
 
 rule render_report:
@@ -54,4 +54,4 @@ rule render_report:
         "benchmarks/report/report.tsv"
     threads: 1
     shell:
-        "{PY} -m report.build --results results --paper {params.paper:q} --out report/build > {log} 2>&1"
+        "{PY} -m report.build --results results --paper {params.paper:q} --out report/build --overwrite > {log} 2>&1"

@@ -137,7 +137,7 @@ def test_runs_table_has_one_row_per_run_with_its_hash_and_the_keys_that_differ(m
     """Provenance: baseline and learned runs, each with the run hash its rows carry, the precision its
     run folder recorded, and only the changed settings it depends on (main.lr is not a pretrain_only key)."""
     default = {**CONFIG, "train": {"pretrain": {"iterations": 2}, "main": {"iterations": 3, "lr": 1e-4}},
-               "evaluate": {"bootstrap_samples": 9}}
+               "evaluate": {"bootstrap_samples": 900}}
     default_file = tmp_path / "default.yaml"
     default_file.write_text(yaml.safe_dump(default))
     summaries = [run_evaluate(monkeypatch, tmp_path, config_file, "copy_first_frame", "none", 0, "davis2017",

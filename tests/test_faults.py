@@ -257,7 +257,7 @@ def test_evaluate_rejects_bad_predictions_and_splits(golden_copy, tmp_path, caps
 
 @pytest.mark.parametrize(("change", "says"), [
     (lambda c: c["train"].update(learning_rate=0.1), "learning_rate"),
-    (lambda c: c["model"].update(key_dim=0), "key_dim=0"),
+    (lambda c: c["model"].update(key_dim=0), "model.key_dim: 0 is less than the minimum"),
     (lambda c: c["train"]["main"].update(warmup=99), "train.main.warmup"),
     (lambda c: c["data"].update(coco="/nowhere/COCO"), "/nowhere/COCO"),
 ])

@@ -107,20 +107,20 @@ def test_existing_prediction_is_replaced_only_when_complete(tmp_path, smoke_data
                   "--out", str(out)])
     (out / "stale").mkdir()
     calls = {"n": 0}
-    real = predict.segment_video
+    real = predict.segment_frames
 
-    def failing(engine, sample, merge_objects=False, with_truth=False):
+    def failing(engine, video, merge_objects=False, with_truth=False):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("boom")
-        return real(engine, sample, merge_objects, with_truth)
+        return real(engine, video, merge_objects, with_truth)
 
-    monkeypatch.setattr(predict, "segment_video", failing)
+    monkeypatch.setattr(predict, "segment_frames", failing)
     with pytest.raises(RuntimeError):
         predict.main(["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
                       "--out", str(out)])
     assert (out / "stale").is_dir() and len(list(tmp_path.iterdir())) == 1
-    monkeypatch.setattr(predict, "segment_video", real)
+    monkeypatch.setattr(predict, "segment_frames", real)
     predict.main(["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
                   "--out", str(out)])
     assert not (out / "stale").exists()

@@ -47,7 +47,7 @@ def write_fake_results(root: Path) -> None:
     for variant, t in itertools.product(["gvos_scm", "stm_read", "no_scm"], [1, 10, 100]):
         spf = 0.1234 if variant != "stm_read" else 0.1234 * (1 + t / 20)
         speed.append({"variant": variant, "backbone": "resnet18", "height": 64, "width": 112, "dtype": "float32",
-                      "t": t, "seconds_per_frame": spf, "seconds_per_frame_min": spf * 0.9,
+                      "objects": 2, "t": t, "seconds_per_frame": spf, "seconds_per_frame_min": spf * 0.9,
                       "seconds_per_frame_max": spf * 1.1, "fps": 1 / spf,
                       "memory_bytes": 1000 if variant != "stm_read" else 4_000_000 * t,
                       "peak_memory_bytes": 10**8, "peak_memory_kind": "rss", "repeats": 3, "warmup": 1,
@@ -80,7 +80,8 @@ def write_fake_results(root: Path) -> None:
                "detectable": 0.2, "n_seeds": float("nan"), "n_objects": float("nan"), "verdict": "contradicted",
                "kind": "ratio", "a": "gvos_scm/any", "b": "stm_read/any"}]
     pd.DataFrame(claims).to_csv(root / "claims.csv", index=False)
-    pd.DataFrame([{"variant": "gvos_scm", "stage": "main", "crop_height": 64, "crop_width": 112, "batch_size": 4,
+    pd.DataFrame([{"variant": "gvos_scm", "stage": "main", "backbone": "resnet18", "crop_height": 64,
+                   "crop_width": 112, "batch_size": 4, "num_frames": 3, "max_objects": 3,
                    "iterations_per_second": 2.345, "seconds_per_iteration": 0.4264, "seconds_data": 0.016,
                    "seconds_forward": 0.141, "seconds_backward": 0.266, "seconds_optimizer": 0.007,
                    "gflops_per_iteration": 21.23, "achieved_gflops_per_second": 48.4,

@@ -72,17 +72,17 @@ BAD_CONFIGS = [
     ({"data": {"synthetic": None, "davis": "/nonexistent/DAVIS", "youtubevos": "/nonexistent/YTVOS",
                "coco": "/nonexistent/COCO"}}, "dataset folder does not exist"),
     ({"data": {"synthetic": None}}, "no path given"),
-    ({"train": {"main": {"iterations": -5}}}, "['train']['main']['iterations']"),
+    ({"train": {"main": {"iterations": -5}}}, "train.main.iterations: -5 is less than the minimum of 1"),
     ({"train": {"main": {"iterations": 10, "warmup": 10}}}, "train.main.warmup"),  # TrainConfig's own check
     # issue 22: what a job refused hours later is refused at dry run, naming the key
     ({"train": {"main": {"holdout": 60, "holdout_split": None}}},
      "train.main.holdout: 60 held-out videos leave none of the 60"),
     # issue 24: the recipe is chosen on a held-out split, never on the val split nor on trained videos
-    ({"train": {"main": {"holdout_split": "val"}}}, "['train']['main']['holdout_split']"),
+    ({"train": {"main": {"holdout_split": "val"}}}, "train.main.holdout_split:"),
     ({"train": {"main": {"holdout": 3}}}, "set holdout (train videos held out) or holdout_split"),
-    ({"train": {"scm_init": "spot"}}, "['train']['scm_init']"),
-    ({"train": {"main": {"lr": float("inf")}}}, "['train']['main']['lr']"),
-    ({"train": {"main": {"lr": 1.0e4}}}, "['train']['main']['lr']"),
+    ({"train": {"scm_init": "spot"}}, "train.scm_init: 'spot' is not one of"),
+    ({"train": {"main": {"lr": float("inf")}}}, "train.main.lr: inf is greater than the maximum of 1"),
+    ({"train": {"main": {"lr": 1.0e4}}}, "train.main.lr: 10000.0 is greater than the maximum of 1"),
     ({"benchmark": {"size": "8x8"}}, "benchmark.size: --size '8x8'"),
     ({"benchmark": {"variants": ["copy_first_frame"]}}, "benchmark.variants: names no learned variant"),
     ({"report": {"paper_dir": "/nonexistent"}}, "report.paper_dir: /nonexistent: no results_davis17.csv"),
@@ -146,7 +146,7 @@ def test_weights_that_are_not_a_state_dict_fail_at_dry_run(tmp_path):
     run = snakemake(tmp_path, "--configfile", write_config(tmp_path, overrides))
     assert run.returncode != 0
     out = run.stdout + run.stderr
-    assert f"model.weights: {weights}: cannot read as a torch state dict" in out and "Traceback" not in out
+    assert f"model.weights: {weights}: cannot read backbone weights" in out and "Traceback" not in out
 
 
 def load_merged(*names: str) -> dict:
@@ -192,7 +192,8 @@ def test_schema_rejects_bad_configs(change):
 
 def test_schema_error_stops_the_workflow(tmp_path):
     run = snakemake(tmp_path, "--configfile", write_config(tmp_path, {"experiments": {"seeds": ["zero"]}}))
-    assert run.returncode != 0 and "Failed validating" in run.stdout + run.stderr
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and "override.yaml: experiments.seeds.0: 'zero' is not of type 'integer'" in out
 
 
 def test_unknown_model_key_fails_before_any_job(tmp_path):

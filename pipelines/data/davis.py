@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.files import DataError
+from pipelines.files import DataError, inside_root
 from pipelines.data.masks import VOID_ID
 from pipelines.data.video import (
     IMAGE_SUFFIXES,
     VideoSample,
+    VideoStream,
+    image_size,
     list_frames,
     object_ids,
     read_annotated_frames,
@@ -55,6 +57,7 @@ class DavisDataset:
             self.split_file = legacy_2016
         self.sequences: list[str] = _unique_sequences(read_split_file(self.split_file))
         for name in self.sequences:
+            inside_root(self.image_root, name, "sequence", self.split_file)
             self._check_listed(name)
 
     def _check_listed(self, name: str) -> None:
@@ -111,6 +114,19 @@ class DavisDataset:
             objects={obj: 0 for obj in object_ids(first)},
             gt=gt,
         )
+
+    def open_video(self, name: str) -> VideoStream:
+        """The sequence as a ``VideoStream``: frames and full annotations read when asked for."""
+        if name not in self.sequences:
+            raise DataError(self.split_file, f"sequence {name!r} is not in this split")
+        frames = list_frames(self.image_root / name, IMAGE_SUFFIXES)
+        stems = [p.stem for p in frames]
+        shape = image_size(frames[0])
+        paths = self._annotation_paths(name, stems)
+        first = self._read(paths[0], shape, frames[0].name)
+        full = [paths[i] for i in range(len(stems))] if len(paths) == len(stems) else None
+        return VideoStream(name=name, frame_names=stems, frame_paths=frames, frame_shape=shape, given={0: first},
+                           objects={obj: 0 for obj in object_ids(first)}, truth_paths=full, read_truth=self._read)
 
     def load_frames(self, name: str, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Only the frames at ``indices`` and their annotations (training clips): (k,H,W,3), (k,H,W)."""

@@ -1,8 +1,14 @@
-"""One video as the readers hand it out, plus the checked image / frame-listing helpers they share."""
+"""One video as the readers hand it out, plus the checked image / frame-listing helpers they share.
+
+Two forms: ``VideoSample`` holds a whole video in memory (training clips, held-out checks, tests);
+``VideoStream`` reads one frame at a time from disk, so that segmenting a video needs memory bounded in
+its length (prediction). Both answer ``image(t)``, ``truth(t)`` and ``frame_shape``, which is all the
+segmentation loop uses.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +44,18 @@ class VideoSample:
     def num_frames(self) -> int:
         return len(self.frame_names)
 
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return tuple(self.images.shape[1:3])
+
+    def image(self, t: int) -> np.ndarray:
+        """Frame ``t``: uint8 (H, W, 3)."""
+        return self.images[t]
+
+    def truth(self, t: int) -> np.ndarray | None:
+        """The full annotation of frame ``t``, uint8 (H, W), or None where the dataset hides it."""
+        return None if self.gt is None else self.gt[t]
+
     def load(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Frames and full annotations at ``indices``: uint8 (k, H, W, 3) and uint8 (k, H, W).
 
@@ -49,11 +67,82 @@ class VideoSample:
         return self.images[index], self.gt[index]
 
 
+@dataclass
+class VideoStream:
+    """One video read from disk frame by frame: only the given annotations are held in memory.
+
+    frame_paths: the T frame files in frame order; frame_shape: (H, W) of the first, which every frame
+    must have. given / objects: as in ``VideoSample``. truth_paths: every frame's annotation file, or
+    None where the dataset hides them; read_truth(png, frame_shape, frame_name) reads one by the
+    dataset's rules.
+    """
+
+    name: str
+    frame_names: list[str]
+    frame_paths: list[Path]
+    frame_shape: tuple[int, int]
+    given: dict[int, np.ndarray]
+    objects: dict[int, int]
+    truth_paths: list[Path] | None = None
+    read_truth: Callable[[Path, tuple[int, int], str], np.ndarray] | None = None
+    categories: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_names)
+
+    def image(self, t: int) -> np.ndarray:
+        """Frame ``t`` read now: uint8 (H, W, 3); DataError naming the file if its size differs."""
+        image = read_image(self.frame_paths[t])
+        if image.shape[:2] != tuple(self.frame_shape):
+            raise DataError(self.frame_paths[t], f"frame is {image.shape[0]}x{image.shape[1]} but "
+                                                 f"{self.frame_paths[0].name} is {self.frame_shape[0]}x"
+                                                 f"{self.frame_shape[1]}")
+        return image
+
+    def truth(self, t: int) -> np.ndarray | None:
+        if self.truth_paths is None or self.read_truth is None:
+            return None
+        return self.read_truth(self.truth_paths[t], self.frame_shape, self.frame_paths[t].name)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(H, W) of a picture, from its header alone; DataError naming the file if unreadable."""
+    if not path.is_file():
+        raise DataError(path, "image file does not exist")
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except Exception as err:  # PIL raises many types for corrupt files
+        raise DataError(path, f"cannot read image ({err.__class__.__name__}: {err})") from err
+    return height, width
+
+
 def list_frames(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Files in ``folder`` with one of ``suffixes``, sorted by name (empty if the folder is missing)."""
+    """Files in ``folder`` with one of ``suffixes`` in frame order (``order_frames``); empty if the folder
+    is missing."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and not p.name.startswith("."))
+    return order_frames([p for p in folder.iterdir() if p.suffix.lower() in suffixes and not p.name.startswith(".")],
+                        folder)
+
+
+def order_frames(paths: Sequence[Path], folder: Path) -> list[Path]:
+    """Frame files in the order of the number their name is (``0.jpg, 2.jpg, 10.jpg``), not of the string
+    (which puts 10 before 2 when the names are not zero-padded). DataError naming ``folder`` when a name
+    is not a number, or two names are the same number (``7.jpg`` and ``007.jpg``)."""
+    named = [p for p in paths if not p.stem.isdecimal() or not p.stem.isascii()]
+    if named:
+        raise DataError(folder, f"frame file {named[0].name!r} is not named by its frame number; frames must be "
+                                "named by number (00000.jpg, 00001.jpg, ... or 0.jpg, 1.jpg, ...) so that "
+                                "their order is known")
+    by_number: dict[tuple[int, str], Path] = {}
+    for path in paths:
+        key = (int(path.stem), path.suffix.lower())
+        if key in by_number:
+            raise DataError(folder, f"frames {by_number[key].name!r} and {path.name!r} have the same number")
+        by_number[key] = path
+    return [by_number[key] for key in sorted(by_number)]
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -115,11 +204,20 @@ def object_ids(mask: np.ndarray) -> list[int]:
     return [int(v) for v in np.unique(mask) if v not in (0, VOID_ID)]
 
 
-def read_split_file(path: Path) -> list[str]:
-    """Sequence names listed one per line in an ImageSets file; DataError if missing or empty."""
+def read_text_file(path: Path, what: str) -> str:
+    """A UTF-8 text file of a dataset; DataError naming it when missing or not UTF-8 text."""
     if not path.is_file():
-        raise DataError(path, "split file does not exist")
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        raise DataError(path, f"{what} does not exist")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise DataError(path, f"{what} is not UTF-8 text (byte 0x{err.object[err.start]:02x} on line {line})") from None
+
+
+def read_split_file(path: Path) -> list[str]:
+    """Sequence names listed one per line in an ImageSets file; DataError if missing, not text or empty."""
+    names = [line.strip() for line in read_text_file(path, "split file").splitlines() if line.strip()]
     if not names:
         raise DataError(path, "split lists no sequences (empty split)")
     return names

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.files import DataError
+from pipelines.files import DataError, inside_root
 from pipelines.data.video import (
     IMAGE_SUFFIXES,
     VideoSample,
+    VideoStream,
+    image_size,
     list_frames,
     object_ids,
     read_annotated_frames,
@@ -62,6 +64,7 @@ class YouTubeVOSDataset:
         if extra:
             raise DataError(self.meta_path, f"meta.json does not list videos found in JPEGImages: {_few(extra)}")
         for name in self.sequences:
+            inside_root(self.image_root, name, "video", self.meta_path)
             if not list_frames(self.image_root / name, IMAGE_SUFFIXES):
                 raise DataError(self.image_root / name, "video listed in meta.json has no frames")
             if not list_frames(self.annotation_root / name, (".png",)):
@@ -121,6 +124,32 @@ class YouTubeVOSDataset:
         return VideoSample(name=name, frame_names=stems, images=images, given=given, objects=objects, gt=gt,
                            categories=self.categories(name))
 
+    def open_video(self, name: str) -> VideoStream:
+        """The video as a ``VideoStream``: frames and full annotations read when asked for; the given
+        annotations (an object's first frame) are read now."""
+        if name not in self.meta:
+            raise DataError(self.meta_path, f"video {name!r} is not in this split")
+        frames = list_frames(self.image_root / name, IMAGE_SUFFIXES)
+        stems = [p.stem for p in frames]
+        shape = image_size(frames[0])
+        first_meta = self._first_frames_from_meta(name, stems)
+        given, objects = self._given(name, self._read_folder(self.annotation_root / name, stems, shape), first_meta)
+        full = None
+        if self.split == "train":
+            full = self._full_paths(self.annotation_root / name, stems)
+        elif self.gt_root is not None and (self.gt_root / name).is_dir():
+            full = self._full_paths(self.gt_root / name, stems)
+        return VideoStream(name=name, frame_names=stems, frame_paths=frames, frame_shape=shape, given=given,
+                           objects=objects, truth_paths=full, read_truth=read_annotation,
+                           categories=self.categories(name))
+
+    def _full_paths(self, folder: Path, stems: list[str]) -> list[Path]:
+        paths = [folder / f"{stem}.png" for stem in stems]
+        missing = [path.stem for path in paths if not path.is_file()]
+        if missing:
+            raise DataError(folder, f"full annotation expected but frames have no PNG: {_few(missing)}")
+        return paths
+
     def _stack_full(self, folder: Path, masks: dict[int, np.ndarray], stems: list[str]) -> np.ndarray:
         missing = [stems[i] for i in range(len(stems)) if i not in masks]
         if missing:
@@ -158,7 +187,7 @@ def _read_meta(path: Path) -> dict:
     if not path.is_file():
         raise DataError(path, "meta.json does not exist")
     try:
-        meta = json.loads(path.read_text())
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(path, f"not valid JSON ({err})") from err
     videos = meta.get("videos") if isinstance(meta, dict) else None

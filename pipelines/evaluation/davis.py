@@ -16,6 +16,7 @@ davisvideochallenge/davis2017-evaluation (commit ac7c43f) to the last bit on its
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.data.masks import VOID_ID, read_mask
+from pipelines.data.video import list_frames, read_text_file
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.frames import read_mask_pair
 from pipelines.evaluation.metrics import HEADLINE, HEADLINE_PARTS, METRICS, STATISTICS, global_columns
@@ -36,7 +38,9 @@ from pipelines.evaluation.result import (
     per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
-from pipelines.files import DataError
+from pipelines.files import DataError, inside_root
+
+log = logging.getLogger("gvos.evaluate")
 
 FRAMES_PER_TASK = 8
 YEARS = ("2016", "2017")
@@ -60,10 +64,12 @@ def read_sequence_list(gt_root: str | Path, year: str, split: str) -> list[str]:
     path = Path(gt_root) / "ImageSets" / str(year) / f"{split}.txt"
     if not path.is_file():
         raise DataError(path, f"sequence list for split {split!r} (year {year}) does not exist")
-    names = [line.strip() for line in path.read_text().splitlines()]
+    names = [line.strip() for line in read_text_file(path, "sequence list").splitlines()]
     names = list(dict.fromkeys(name for name in names if name))
     if not names:
         raise DataError(path, "sequence list is empty")
+    for name in names:
+        inside_root(Path(gt_root) / "Annotations", name, "sequence", path)
     return names
 
 
@@ -76,7 +82,7 @@ def plan_sequence(gt_root: Path, pred_root: Path, name: str, year: str, resoluti
     gt_dir = gt_root / "Annotations" / resolution / name
     if not gt_dir.is_dir():
         raise DataError(gt_dir, f"sequence {name}: ground-truth annotation folder does not exist")
-    frames = [name[: -len(".png")] for name in sorted(path.name for path in gt_dir.glob("*.png"))]
+    frames = [path.stem for path in list_frames(gt_dir, (".png",))]
     if len(frames) < 3:
         raise DataError(gt_dir, f"sequence {name}: needs at least 3 annotated frames, found {len(frames)}")
     evaluated = tuple(frames[1:-1])
@@ -155,6 +161,7 @@ def evaluate_davis(
         plan_sequence(gt_root, pred_root, name, year, resolution)
         for name in read_sequence_list(gt_root, year, split)
     ]
+    warn_unscored(plans, f"DAVIS {year} {split}")
 
     tasks = []
     for seq_index, plan in enumerate(plans):
@@ -175,6 +182,16 @@ def evaluate_davis(
     result = build_tables(plans, scores, split)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def warn_unscored(plans, where: str) -> list[str]:
+    """Log the sequences that no object of theirs is scored in (an empty first-frame annotation): the
+    official evaluator drops them from the means without a word; the means here do the same, and say so."""
+    empty = [plan.name for plan in plans if not plan.object_ids]
+    if empty:
+        log.warning("%s: %d sequence(s) have no object in their first-frame annotation and are left out of the "
+                    "scores, as the official evaluator leaves them: %s", where, len(empty), ", ".join(empty))
+    return empty
 
 
 def import_pandas() -> None:

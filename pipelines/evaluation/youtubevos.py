@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.data.masks import VOID_ID, read_mask
+from pipelines.data.video import list_frames
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.davis import import_pandas
 from pipelines.evaluation.frames import read_mask_pair
@@ -41,7 +42,7 @@ from pipelines.evaluation.result import (
     per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
-from pipelines.files import DataError
+from pipelines.files import DataError, inside_root
 
 FRAMES_PER_TASK = 8
 
@@ -91,7 +92,7 @@ def plan_video(root: Path, pred_root: Path, split: str, gt_split: str, name: str
             raise DataError(folder, f"video {name}: annotation folder does not exist")
     categories = {int(obj): info["category"] for obj, info in objects.items()}
     first_frame: dict[int, str] = {}
-    for path in sorted(given_dir.glob("*.png")):
+    for path in list_frames(given_dir, (".png",)):
         present = set(np.unique(read_mask(path)).tolist())
         for obj in categories:
             if obj in present and obj not in first_frame:
@@ -101,11 +102,11 @@ def plan_video(root: Path, pred_root: Path, split: str, gt_split: str, name: str
         raise DataError(
             given_dir, f"video {name}: objects {missing} of meta.json never appear in the given annotations"
         )
-    gt_frames = sorted(path.stem for path in gt_dir.glob("*.png"))
+    gt_frames = [path.stem for path in list_frames(gt_dir, (".png",))]
     if not gt_frames:
         raise DataError(gt_dir, f"video {name}: no ground-truth frames")
-    start = min(first_frame.values(), default="")
-    frames = tuple(frame for frame in gt_frames if frame > start)
+    start = min((int(frame) for frame in first_frame.values()), default=-1)
+    frames = tuple(frame for frame in gt_frames if int(frame) > start)
     pred_dir = pred_root / name
     if frames and not pred_dir.is_dir():
         raise DataError(pred_dir, f"video {name}: no prediction folder for this video of the split")
@@ -155,6 +156,8 @@ def evaluate_youtubevos(
         raise DataError(pred_root, "prediction folder does not exist")
     seen = seen_categories(root, train_split)
     videos = read_meta(root / split / "meta.json")
+    for name in videos:
+        inside_root(root / split / "Annotations", name, "video", root / split / "meta.json")
     plans = [
         plan_video(root, pred_root, split, gt_split, name, videos[name]["objects"]) for name in sorted(videos)
     ]

@@ -25,7 +25,7 @@ def generate(out: str | Path, preset: Preset, seed: int, overwrite: bool = False
     """
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    output = OutputFolder(out, overwrite=overwrite)
+    output = OutputFolder(out, overwrite=overwrite, step="synthetic data")
     seen, unseen = split_looks(preset.held_out_looks)
     total = (preset.davis_train + preset.davis_val + preset.davis_holdout + preset.yt_train + preset.yt_valid
              + preset.coco_images)
