@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools.coco import COCO
 
-from pipelines.files import DataError
+from pipelines.files import DataError, inside_root
 from pipelines.data.video import read_image
 
 ANNOTATION_FILES = ("instances_train.json", "instances_train2017.json")
@@ -70,7 +70,7 @@ class CocoImages:
     def __getitem__(self, index: int) -> CocoSample:
         image_id = self.image_ids[index]
         info = self.coco.loadImgs([image_id])[0]
-        path = self.image_dir / info["file_name"]
+        path = inside_root(self.image_dir, str(info["file_name"]), "image file_name", self.annotation_file)
         image = read_image(path)
         height, width = image.shape[:2]
         if (info.get("height"), info.get("width")) != (height, width):
