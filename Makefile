@@ -7,7 +7,7 @@ CONFIG ?=
 CONFIGFILE_ARGS = $(if $(CONFIG),--configfile "$(CONFIG)")
 TEST_WORKERS ?= 2  # pytest-xdist processes: the smoke workflow (the longest test) runs beside the rest; 0: one process
 
-.PHONY: install test test-slow lint report smoke figures gpu-check clean
+.PHONY: install test test-slow test-slurm lint report smoke figures gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
+# the workflow through a real one-node SLURM (scripts/local_slurm.sh; needs root and apt): the executor
+# plugin is installed without touching the pinned torch
+test-slurm: $(STAMP)
+	$(PY) -m pip install -q -e '.[slurm]'
+	$(PY) -m pytest -q -m slurm
+
 report: $(STAMP)
 	$(if $(CONFIG),$(PY) -m pipelines.config_file "$(CONFIG)")
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report $(CONFIGFILE_ARGS)
@@ -44,4 +50,4 @@ gpu-check: $(STAMP)
 	PYTHON=$(PY) bash scripts/gpu_check.sh
 
 clean:
-	rm -rf data runs predictions evaluations results/*.csv report/build logs benchmarks
+	rm -rf data runs predictions evaluations probes results/*.csv results/qualitative.npz report/build logs benchmarks

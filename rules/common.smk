@@ -250,18 +250,42 @@ def job_slots(kind):
 
 def exclusive_slots(kind):
     """All of snakemake's --cores on one machine: a timing job runs with no other job beside it (also
-    before or after the trainings, in whichever order the scheduler picks); its own share elsewhere."""
+    before or after the trainings, in whichever order the scheduler picks); its own share elsewhere.
+
+    A job that a cluster executor submitted parses this file again inside its allocation (exec mode
+    remote) with --cores all: it must ask for what the planning process asked the cluster for (its own
+    share; the planner has no --cores), or srun refuses the step ("More processors requested than
+    permitted")."""
     try:
         cores = workflow.cores
     except WorkflowError:
         cores = None
-    if not workflow.local_exec or not cores:
+    if workflow.remote_exec or not workflow.local_exec or not cores:
         return job_slots(kind)
     return max(job_slots(kind), int(cores))
 
 
+# ---- a cluster: what must hold before the first job is submitted (the executor is known only once the
+# run starts, not while this file is parsed)
+def _check_cluster():
+    from pipelines.cluster import accounting_storage, status_command_problem
+
+    plugin = workflow.executor_plugin
+    executor = getattr(plugin, "name", None)
+    if executor != "slurm":
+        return
+    command = getattr(workflow.executor_settings, "status_command", None)
+    problem = status_command_problem(executor, command, accounting_storage())
+    if problem is not None:
+        raise WorkflowError(f"cluster error: {problem}")
+
+
+onstart:
+    _check_cluster()
+
+
 # ---- how jobs share the GPUs: on one machine, one job per card (the jobs on a card would time each other)
-LOCAL_GPUS = visible_gpus() if workflow.local_exec else 0
+LOCAL_GPUS = visible_gpus() if workflow.local_exec and not workflow.remote_exec else 0
 
 
 def _cap_gpu_jobs():

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -242,20 +241,18 @@ def test_head_start_finding_states_seed_mean_losses():
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
     """`make figures`'s command (report.build) run once on the fake results in a folder that also holds a
-    run, a prediction and an evaluation: the page, the seconds it took and every file's mtime before/after."""
+    run, a prediction and an evaluation: the page and every file's mtime before/after."""
     root = tmp_path_factory.mktemp("figures")
     write_fake_results(root / "results")
     for folder in ("runs/gvos_scm/full/seed0", "predictions/gvos_scm", "evaluations/gvos_scm"):
         (root / folder).mkdir(parents=True)
         (root / folder / "kept.pt").write_bytes(b"checkpoint")
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
-    start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "report.build", "--results", "results", "--out", "report/build"],
                           cwd=root, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    return {"root": root, "out": root / "report" / "build", "seconds": time.perf_counter() - start,
-            "before": before, "after": {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}}
+    return {"root": root, "out": root / "report" / "build", "before": before, "after": {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}}
 
 
 def test_every_figure_is_also_a_pdf_and_an_svg_with_its_text_as_text_at_a_columns_width(built):
@@ -321,6 +318,5 @@ def test_make_figures_rebuilds_the_page_from_the_results_alone(built):
     new = [p.relative_to(root).as_posix() for p in after if p not in before]
     assert new and all(name.startswith("report/build/") for name in new)
     assert all((built["out"] / name).is_file() for name in FIGURES)
-    assert built["seconds"] < 60, f"{built['seconds']:.0f} s"
     makefile = (Path(__file__).parent.parent / "Makefile").read_text()
     assert "figures: $(STAMP)\n\t$(PY) -m report.build --results results --out report/build" in makefile
