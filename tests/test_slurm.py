@@ -3,7 +3,8 @@ through profiles/slurm, every job submitted with sbatch, and gives the results o
 
 Marked ``slurm`` (deselected by default: `pytest -m slurm`); CI runs it as its own step. It starts
 SLURM where it can (root, Debian's packages, the executor plugin) and stops what it started; elsewhere it
-skips, saying why. The overrides a one-node cluster needs beside the profile as users get it:
+skips, saying why. A last test restarts the cluster with job accounting to check how accounts are handled. The overrides
+a one-node cluster needs beside the profile as users get it:
 - ``--slurm-status-command squeue``: the cluster keeps no job accounting, so sacct cannot answer;
 - ``--jobs 4``: a queue as long as the node can run, not the profile's 50;
 - ``--slurm-init-seconds-before-status-checks 5``: jobs of seconds, so the first look after 5 s, not 40.
@@ -52,7 +53,8 @@ def why_no_slurm() -> str | None:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A running one-node cluster with a stand-in GPU: the one already up, or one started (and stopped) here."""
+    """A running one-node cluster with a stand-in GPU: the one already up, or one started (and stopped) here;
+    yields whether it was started here."""
     reason = why_no_slurm()
     if reason is not None:
         pytest.skip(reason)
@@ -60,7 +62,7 @@ def cluster():
     if started_here:
         up = subprocess.run(["bash", str(SCRIPT), "up", "--gpu"], capture_output=True, text=True, timeout=600)
         assert up.returncode == 0, up.stdout + up.stderr
-    yield
+    yield started_here
     if started_here:
         down = subprocess.run(["bash", str(SCRIPT), "down"], capture_output=True, text=True, timeout=120)
         assert down.returncode == 0, down.stdout + down.stderr
@@ -167,3 +169,36 @@ def test_multi_gpu_training_is_one_job_launching_torchrun(cluster, tmp_path):
     train = [block for block in output.split("\n\n") if "rule train:" in block]
     assert len(train) == 1 and "gpu=2" in train[0], train
     assert "torch.distributed.run --standalone --nproc_per_node 2 --module pipelines.train" in output
+
+
+def local_slurm(*args: str) -> None:
+    done = subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_with_accounting_jobs_name_an_account_the_cluster_knows(cluster, tmp_path):
+    """Last in this file: it restarts the cluster with job accounting (slurmdbd, enforced associations).
+    The account the profile documents is refused by the plugin before any submission when the cluster does
+    not know it; with the account scripts/local_slurm.sh created, the job runs and sacct follows it."""
+    if not cluster:
+        pytest.skip("the cluster was started outside these tests: its configuration is left as it is")
+    local_slurm("down")
+    local_slurm("up", "--gpu", "--accounting")
+    (tmp_path / "Snakefile").write_text('rule done:\n    output: "done.txt"\n    shell: "touch {output}"\n')
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def run(account: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "snakemake", "-d", str(tmp_path), "--executor", "slurm",
+                               "--jobs", "1", "--slurm-init-seconds-before-status-checks", "5", "--retries", "0",
+                               "--default-resources", f"slurm_account={account}", "slurm_partition=cpu"],
+                              capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+
+    unknown = run("your_account")
+    output = unknown.stdout + unknown.stderr
+    assert unknown.returncode != 0 and "The given account your_account appears to be invalid" in output, output[-3000:]
+    assert not SUBMITTED.search(output)
+    known = run("gvos")
+    assert known.returncode == 0, (known.stdout + known.stderr)[-3000:]
+    job = SUBMITTED.search(known.stdout + known.stderr).group(1)
+    shown = subprocess.run(["sacct", "-n", "-X", "-j", job, "-o", "account,state"], capture_output=True, text=True)
+    assert shown.stdout.split() == ["gvos", "COMPLETED"], shown.stdout
