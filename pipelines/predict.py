@@ -88,7 +88,7 @@ def segment_frames(engine, video, merge_objects: bool = False, with_truth: bool 
     every step also gets the previous frame's ground truth (``previous_labels``, for an oracle
     intervention; the video must hold every frame's annotation).
     """
-    if with_truth and video.truth(0) is None:
+    if with_truth and not video.has_truth:
         raise DataError(None, f"{video.name}: an oracle intervention needs every frame's annotation")
     engine.reset()
     objects = dict(video.objects)

@@ -252,7 +252,7 @@ def built(tmp_path_factory) -> dict:
                           cwd=root, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    return {"root": root, "out": root / "report" / "build", "before": before, "after": {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}}
+    return {"root": root, "out": root / "report" / "build", "before": before, "log": done.stdout + done.stderr, "after": {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}}
 
 
 def test_every_figure_is_also_a_pdf_and_an_svg_with_its_text_as_text_at_a_columns_width(built):
@@ -318,5 +318,7 @@ def test_make_figures_rebuilds_the_page_from_the_results_alone(built):
     new = [p.relative_to(root).as_posix() for p in after if p not in before]
     assert new and all(name.startswith("report/build/") for name in new)
     assert all((built["out"] / name).is_file() for name in FIGURES)
+    assert "fontTools" not in built["log"], "font subsetting chatter in the log"
+    assert len(built["log"].splitlines()) < 20, built["log"][-2000:]
     makefile = (Path(__file__).parent.parent / "Makefile").read_text()
     assert "figures: $(STAMP)\n\t$(PY) -m report.build --results results --out report/build" in makefile

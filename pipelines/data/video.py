@@ -3,7 +3,7 @@
 Two forms: ``VideoSample`` holds a whole video in memory (training clips, held-out checks, tests);
 ``VideoStream`` reads one frame at a time from disk, so that segmenting a video needs memory bounded in
 its length (prediction). Both answer ``image(t)``, ``truth(t)`` and ``frame_shape``, which is all the
-segmentation loop uses.
+segmentation loop uses (and ``has_truth``).
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ class VideoSample:
     def image(self, t: int) -> np.ndarray:
         """Frame ``t``: uint8 (H, W, 3)."""
         return self.images[t]
+
+    @property
+    def has_truth(self) -> bool:
+        return self.gt is not None
 
     def truth(self, t: int) -> np.ndarray | None:
         """The full annotation of frame ``t``, uint8 (H, W), or None where the dataset hides it."""
@@ -100,8 +104,12 @@ class VideoStream:
                                                  f"{self.frame_shape[1]}")
         return image
 
+    @property
+    def has_truth(self) -> bool:
+        return self.truth_paths is not None and self.read_truth is not None
+
     def truth(self, t: int) -> np.ndarray | None:
-        if self.truth_paths is None or self.read_truth is None:
+        if not self.has_truth:
             return None
         return self.read_truth(self.truth_paths[t], self.frame_shape, self.frame_paths[t].name)
 
