@@ -18,6 +18,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from methods.checkpoint import load_torch_file
 from pipelines.training.distributed import CrossRankBatchNorm2d, global_map_count, sync_batch_norm
 
 GLOBAL_BATCH = 4
@@ -77,7 +78,7 @@ def _run(world: int, folder: Path, data_root: Path) -> list[dict]:
     out = folder / f"world{world}"
     mp.start_processes(_rank_main, args=(world, str(folder / f"init{world}"), str(data_root), str(out)),
                        nprocs=world, start_method="spawn")
-    return [torch.load(f"{out}.rank{rank}", weights_only=False) for rank in range(world)]
+    return [load_torch_file(f"{out}.rank{rank}") for rank in range(world)]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import torch
 import yaml
 from PIL import Image
 
+from methods.checkpoint import load_torch_file
 from pipelines import benchmark, collect, evaluate, predict, train
 from pipelines.cli import run_cli
 from pipelines.data.masks import write_mask
@@ -406,7 +407,7 @@ def test_non_finite_loss_stops_training_with_exit_2_and_keeps_the_last_good_stat
     assert err.startswith(f"error: {out}: gvos_scm/main seed 0: training diverged: non-finite loss at iteration 3")
     assert "train.main.lr" in err and "last good state" in err
     assert not (out / "checkpoint.pt").exists()
-    state = torch.load(out / "state.pt", weights_only=False)
+    state = load_torch_file(out / "state.pt")
     assert state["iteration"] == 2
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 
@@ -432,7 +433,7 @@ def test_non_finite_gradient_is_refused_before_the_optimiser_step(smoke_data):
 
 def test_predict_refuses_a_checkpoint_with_non_finite_weights(trained, smoke_data, tmp_path, capsys):
     root, config = trained
-    ckpt = torch.load(root / "gvos_scm" / "checkpoint.pt", weights_only=False)
+    ckpt = load_torch_file(root / "gvos_scm" / "checkpoint.pt")
     name = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point())
     ckpt["state_dict"][name] = ckpt["state_dict"][name] * float("nan")
     bad = tmp_path / "diverged.pt"

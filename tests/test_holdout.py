@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+from methods.checkpoint import load_torch_file
 from pipelines.data.davis import DavisDataset
 from pipelines.data.synthetic import generate, get_preset
 from pipelines.data.synthetic.write_davis import object_counts
@@ -115,7 +116,7 @@ def test_train_scm_init_spotlight_reaches_the_network_trained_from_scratch(tmp_p
     out = tmp_path / "run"
     assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain",
                            "--out", str(out)]) == 0
-    weights = torch.load(out / "checkpoint.pt", weights_only=False)["state_dict"]
+    weights = load_torch_file(out / "checkpoint.pt")["state_dict"]
     assert float(weights["scm.conv.bias"]) == pytest.approx(float(torch.logit(torch.tensor(0.12))), abs=1e-4)
     with pytest.raises(ValueError, match="train.scm_init: 'spot' is not one of default, spotlight"):
         TrainConfig.from_dict({"scm_init": "spot"})

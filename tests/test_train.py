@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from methods.checkpoint import CHECKPOINT_KEYS, CheckpointError
+from methods.checkpoint import CHECKPOINT_KEYS, CheckpointError, load_torch_file
 from methods.checkpoint import read_checkpoint as load_checkpoint
 from pipelines import train
 from pipelines.files import MARKER, DataError
@@ -148,7 +148,7 @@ def test_sigkill_then_rerun_resumes_to_identical_weights(tmp_path, smoke_data):
     proc.wait()
     assert (killed / "state.pt").exists(), "no resumable state appeared before the kill"
     assert not (killed / "checkpoint.pt").exists(), "the run finished before it could be killed"
-    state = torch.load(killed / "state.pt", weights_only=False)
+    state = load_torch_file(killed / "state.pt")
     assert 0 < state["iteration"] < 10
 
     result = subprocess.run(cli(*argv, "--out", str(killed)), cwd=REPO, env=env, capture_output=True, text=True)
