@@ -23,13 +23,13 @@ from pipelines.data.video import (
     IMAGE_SUFFIXES,
     VideoSample,
     VideoStream,
-    image_size,
     list_frames,
     object_ids,
     read_annotated_frames,
     read_annotation,
     read_images,
     read_split_file,
+    video_frames,
 )
 
 YEARS = ("2016", "2017")
@@ -119,9 +119,7 @@ class DavisDataset:
         """The sequence as a ``VideoStream``: frames and full annotations read when asked for."""
         if name not in self.sequences:
             raise DataError(self.split_file, f"sequence {name!r} is not in this split")
-        frames = list_frames(self.image_root / name, IMAGE_SUFFIXES)
-        stems = [p.stem for p in frames]
-        shape = image_size(frames[0])
+        frames, stems, shape = video_frames(self.image_root / name)
         paths = self._annotation_paths(name, stems)
         first = self._read(paths[0], shape, frames[0].name)
         full = [paths[i] for i in range(len(stems))] if len(paths) == len(stems) else None

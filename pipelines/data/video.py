@@ -114,6 +114,13 @@ class VideoStream:
         return self.read_truth(self.truth_paths[t], self.frame_shape, self.frame_paths[t].name)
 
 
+def video_frames(folder: Path) -> tuple[list[Path], list[str], tuple[int, int]]:
+    """A video's frame files in frame order, their names (stems) and the (H, W) of the first, read from
+    its header alone (what ``VideoStream`` needs before any frame is decoded)."""
+    frames = list_frames(folder, IMAGE_SUFFIXES)
+    return frames, [p.stem for p in frames], image_size(frames[0])
+
+
 def image_size(path: Path) -> tuple[int, int]:
     """(H, W) of a picture, from its header alone; DataError naming the file if unreadable."""
     if not path.is_file():

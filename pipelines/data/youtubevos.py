@@ -22,12 +22,12 @@ from pipelines.data.video import (
     IMAGE_SUFFIXES,
     VideoSample,
     VideoStream,
-    image_size,
     list_frames,
     object_ids,
     read_annotated_frames,
     read_annotation,
     read_images,
+    video_frames,
 )
 
 
@@ -129,9 +129,7 @@ class YouTubeVOSDataset:
         annotations (an object's first frame) are read now."""
         if name not in self.meta:
             raise DataError(self.meta_path, f"video {name!r} is not in this split")
-        frames = list_frames(self.image_root / name, IMAGE_SUFFIXES)
-        stems = [p.stem for p in frames]
-        shape = image_size(frames[0])
+        frames, stems, shape = video_frames(self.image_root / name)
         first_meta = self._first_frames_from_meta(name, stems)
         given, objects = self._given(name, self._read_folder(self.annotation_root / name, stems, shape), first_meta)
         full = None
