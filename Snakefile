@@ -7,7 +7,7 @@
 #             collect -> report; train + evaluate -> probe -> probes -> report; train + predict + collect ->
 #             qualitative (Fig. 5, Figs. 8-10) -> report; benchmark -> report.
 #             Config checks (schema, variants, dataset folders, model and train keys, probes) run in
-#             rules/common.smk before any job starts.
+#             rules/setup.smk (pipelines.experiment.matrix) before any job starts.
 
 import os
 import sys
@@ -43,7 +43,9 @@ validate(config, "config/schema.yaml")
 report: "report/workflow.rst"
 
 
-include: "rules/common.smk"
+include: "rules/setup.smk"
+include: "rules/paths.smk"
+include: "rules/resources.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"

@@ -1,7 +1,7 @@
 """The paper's claims that the suite tests, each with the paper's number (reported), ours (measured), a 95%
 interval and a verdict: results/claims.csv, the first section of the report.
 
-    python -m pipelines.claims --results results --out results/claims.csv [--samples 2000] [--seed 0]
+    python -m pipelines.claims --results results --out results/claims.csv [--samples N] [--seed 0]
 
 Accuracy claims compare two runs (variant, stage) on DAVIS-2017 val, **paired**: the same seeds and the
 same objects on both sides of every difference. The statistic is the mean over seeds of the mean over
@@ -33,12 +33,15 @@ import pandas as pd
 
 from pipelines.cli import run_cli
 from pipelines.config_file import at_least_schema_minimum
+from pipelines.experiment import paper
+from pipelines.experiment.datasets import CLAIMS_DATASET
+from pipelines.experiment.defaults import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, MIB
+from pipelines.experiment.stages import FULL, MAIN_ONLY, PRETRAIN_ONLY
 from pipelines.files import DataError, atomic_save, check_output_file
+from pipelines.intervals import paired_differences, paired_interval
 from pipelines.results_tables import read_results_table
 
-LEVEL = 0.95
-EQUAL_MARGIN = 3.0  # J&F points: "about equal" (the paper's GCM is 1.3 J&F points below STM)
-MIB = 2**20
+EQUAL_MARGIN = 3.0  # J&F points: "about equal" (the paper's own GCM is about a point below its STM)
 VERDICT_RULE = (
     "Accuracy differences: 95% paired interval over seeds and sequences (the same seeds and objects on both "
     "sides): a Student-t seed part plus a bootstrap sequence part, t quantile at seeds - 1 degrees of freedom, "
@@ -65,88 +68,6 @@ def paired_matrix(per_sequence: pd.DataFrame, a: tuple[str, str], b: tuple[str, 
     return paired_differences(*sides, f"{a} vs {b} on {dataset}")
 
 
-def paired_differences(a: pd.Series, b: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray, list[int], int]:
-    """``paired_matrix`` of two score series indexed by (seed, sequence, object); ``what`` names the pair
-    in the error raised when the seeds were scored on different objects."""
-    joined = pd.concat([a, b], axis=1, keys=["a", "b"], join="inner").dropna()
-    if joined.empty:
-        return np.zeros((0, 0)), np.zeros(0), [], 0
-    joined["diff"] = joined["a"] - joined["b"]
-    seeds = sorted(joined.index.get_level_values("seed").unique())
-    sums = joined["diff"].groupby(level=["seed", "sequence"]).sum().unstack("sequence")
-    counts = joined["diff"].groupby(level=["seed", "sequence"]).size().unstack("sequence")
-    if counts.isna().any().any() or (counts.nunique() > 1).any():
-        raise DataError(None, f"{what}: seeds were scored on different objects; "
-                              "a paired comparison needs the same objects for every seed")
-    return sums.to_numpy(), counts.iloc[0].to_numpy(dtype=float), seeds, int(counts.iloc[0].sum())
-
-
-def paired_bootstrap(diffs: np.ndarray, objects: np.ndarray, samples: int = 2000, seed: int = 0,
-                     level: float = LEVEL) -> tuple[float, float, float]:
-    """(measured, low, high) of the mean over seeds of the object-mean difference, by the two-way bootstrap.
-
-    diffs (S, Q): per seed and sequence the sum over the sequence's objects of A - B; objects (Q,): the
-    objects of each sequence. Each draw takes S seeds and Q sequences with replacement, the sequence draw
-    shared by every drawn seed.
-    """
-    n_seeds, n_sequences = diffs.shape
-    measured = float(np.mean(diffs.sum(axis=1) / objects.sum()))
-    rng = np.random.default_rng(seed)
-    seed_counts = np.stack([np.bincount(rng.integers(0, n_seeds, n_seeds), minlength=n_seeds) for _ in range(samples)])
-    seq_counts = np.stack([np.bincount(rng.integers(0, n_sequences, n_sequences), minlength=n_sequences)
-                           for _ in range(samples)])
-    per_seed = (seq_counts @ diffs.T) / (seq_counts @ objects)[:, None]  # (samples, S)
-    stats = (seed_counts * per_seed).sum(axis=1) / n_seeds
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(stats, [tail, 100 - tail])
-    return measured, float(low), float(high)
-
-
-def paired_interval(diffs: np.ndarray, objects: np.ndarray, samples: int = 2000, seed: int = 0,
-                    level: float = LEVEL) -> tuple[float, float, float]:
-    """(measured, low, high): the paired interval of the claims table, valid at 3-5 seeds.
-
-    diffs (S, Q), objects (Q,) as in ``paired_bootstrap``. The estimate's variance has a seed part, the
-    sample variance of the S per-seed differences over S (Student-t: a percentile bootstrap over 3 seeds
-    sees at most 10 distinct draws and shrinks the variance by (S-1)/S), and a sequence part, the
-    bootstrap variance over the Q sequences of the seed-averaged difference (shared by every seed, so
-    the per-seed spread does not see it). The interval is measured +- t(S - 1) * sqrt(sum). One seed
-    gives no seed part: NaN, never a sequence-only interval.
-    """
-    from scipy import stats
-
-    n_seeds, n_sequences = diffs.shape
-    per_seed = diffs.sum(axis=1) / objects.sum()
-    measured = float(per_seed.mean())
-    if n_seeds < 2 or n_sequences < 2:
-        return measured, float("nan"), float("nan")
-    seed_var = float(per_seed.var(ddof=1)) / n_seeds
-    rng = np.random.default_rng(seed)
-    seq_counts = np.stack([np.bincount(rng.integers(0, n_sequences, n_sequences), minlength=n_sequences)
-                           for _ in range(samples)])
-    seq_var = float(((seq_counts @ diffs.mean(axis=0)) / (seq_counts @ objects)).var(ddof=1))
-    total = seed_var + seq_var
-    if total == 0:
-        return measured, measured, measured
-    # the seed part's degrees of freedom (S - 1): Welch-Satterthwaite's larger df covered 90.5% at S = 3
-    # in the simulation of tests/test_claims.py, as its df estimate grows when the seed variance is
-    # underestimated; S - 1 is conservative where the sequence part dominates
-    half = float(stats.t.ppf(0.5 + level / 2, n_seeds - 1)) * np.sqrt(total)
-    return measured, measured - half, measured + half
-
-
-def unpaired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 2000, seed: int = 0,
-                       level: float = LEVEL) -> tuple[float, float, float]:
-    """The interval of mean(a) - mean(b) resampling the two sides independently (for comparison only:
-    it ignores that both sides were scored on the same objects)."""
-    rng = np.random.default_rng(seed)
-    draws = (a[rng.integers(0, a.size, (samples, a.size))].mean(axis=1)
-             - b[rng.integers(0, b.size, (samples, b.size))].mean(axis=1))
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return float(a.mean() - b.mean()), float(low), float(high)
-
-
 def verdict(kind: str, low: float, high: float, margin: float = EQUAL_MARGIN) -> str:
     """The verdict rule (module docstring); ``kind`` is 'greater' (A > B) or 'equal' (A about B)."""
     if np.isnan(low) or np.isnan(high):
@@ -162,24 +83,34 @@ def verdict(kind: str, low: float, high: float, margin: float = EQUAL_MARGIN) ->
 @dataclass(frozen=True)
 class AccuracyClaim:
     claim: str
-    table: str
+    table: str  # the paper table's key (pipelines.experiment.paper.PAPER_FILES)
     a: tuple[str, str]  # (variant, stage)
     b: tuple[str, str]
     kind: str  # "greater" | "equal"
-    reported: dict[str, float]  # metric -> the paper's A - B
+    rows: tuple[str, str]  # the paper table's rows of A and B
+
+    @property
+    def paper_table(self) -> str:
+        return f"Table {self.table.removeprefix('table')}"
+
+    @property
+    def reported(self) -> dict[str, float]:
+        """metric -> the paper's A - B (read from its table)."""
+        a, b = (paper.reported_scores(self.table, row) for row in self.rows)
+        return {metric: a[metric] - b[metric] for metric in a}
 
 
 ACCURACY_CLAIMS = [
-    AccuracyClaim("full training beats main training only", "Table 1", ("gvos_scm", "full"),
-                  ("gvos_scm", "main_only"), "greater", {"J-Mean": 85.2 - 50.1, "F-Mean": 84.3 - 52.6}),
-    AccuracyClaim("full training beats pretraining only", "Table 1", ("gvos_scm", "full"),
-                  ("gvos_scm", "pretrain_only"), "greater", {"J-Mean": 85.2 - 72.5, "F-Mean": 84.3 - 73.9}),
-    AccuracyClaim("pretraining only beats main training only", "Table 1", ("gvos_scm", "pretrain_only"),
-                  ("gvos_scm", "main_only"), "greater", {"J-Mean": 72.5 - 50.1, "F-Mean": 73.9 - 52.6}),
-    AccuracyClaim("GCM read about as accurate as STM read", "Table 2", ("gvos_scm", "full"), ("stm_read", "full"),
-                  "equal", {"J-Mean": 85.2 - 85.5, "F-Mean": 84.3 - 86.6}),
-    AccuracyClaim("SCM adds accuracy", "Table 4", ("gvos_scm", "full"), ("no_scm", "full"), "greater",
-                  {"J-Mean": 85.2 - 79.4, "F-Mean": 83.9 - 80.1}),
+    AccuracyClaim("full training beats main training only", "table1", ("gvos_scm", FULL.name),
+                  ("gvos_scm", MAIN_ONLY.name), "greater", ("Full training", "Main-training only")),
+    AccuracyClaim("full training beats pretraining only", "table1", ("gvos_scm", FULL.name),
+                  ("gvos_scm", PRETRAIN_ONLY.name), "greater", ("Full training", "Pre-training only")),
+    AccuracyClaim("pretraining only beats main training only", "table1", ("gvos_scm", PRETRAIN_ONLY.name),
+                  ("gvos_scm", MAIN_ONLY.name), "greater", ("Pre-training only", "Main-training only")),
+    AccuracyClaim("GCM read about as accurate as STM read", "table2", ("gvos_scm", FULL.name),
+                  ("stm_read", FULL.name), "equal", ("GCM", "Memory Read")),
+    AccuracyClaim("SCM adds accuracy", "table4", ("gvos_scm", FULL.name), ("no_scm", FULL.name), "greater",
+                  ("SCM", "W/O SCM")),
 ]
 METRICS = {"J&F-Mean": "J&F", "J-Mean": "J", "F-Mean": "F"}
 
@@ -188,7 +119,7 @@ def reported_jf(reported: dict[str, float]) -> float:
     return (reported["J-Mean"] + reported["F-Mean"]) / 2
 
 
-def accuracy_rows(per_sequence: pd.DataFrame, samples: int, seed: int, dataset: str = "davis2017") -> list[dict]:
+def accuracy_rows(per_sequence: pd.DataFrame, samples: int, seed: int, dataset: str = CLAIMS_DATASET) -> list[dict]:
     rows = []
     for claim in ACCURACY_CLAIMS:
         for metric, label in METRICS.items():
@@ -199,7 +130,7 @@ def accuracy_rows(per_sequence: pd.DataFrame, samples: int, seed: int, dataset: 
             else:
                 measured, low, high = paired_interval(diffs, objects, samples, seed)
             kind = claim.kind
-            rows.append({"claim": claim.claim, "paper_table": claim.table, "metric": label, "dataset": dataset,
+            rows.append({"claim": claim.claim, "paper_table": claim.paper_table, "metric": label, "dataset": dataset,
                          "reported": reported, "measured": measured, "ci_low": low, "ci_high": high,
                          "detectable": (high - low) / 2, "n_seeds": len(seeds), "n_objects": n_objects,
                          "verdict": verdict(kind, low, high), "kind": kind,
@@ -224,12 +155,13 @@ def speed_rows(speed: pd.DataFrame | None, memory: pd.DataFrame | None) -> list[
             ratio = stm["seconds_per_frame"] / gcm["seconds_per_frame"]
             low = stm["seconds_per_frame_min"] / gcm["seconds_per_frame_max"]
             high = stm["seconds_per_frame_max"] / gcm["seconds_per_frame_min"]
-            for claim, threshold, reported in (("GCM read is 3x faster than STM read", 3.0, 3.0),
-                                               ("GCM read is faster than STM read (speed order)", 1.0, 3.0)):
+            speedup = paper.gcm_speedup()
+            for claim, threshold in ((f"GCM read is {speedup:g}x faster than STM read", speedup),
+                                     ("GCM read is faster than STM read (speed order)", 1.0)):
                 v = "reproduced" if low >= threshold else "contradicted" if high < threshold else "inconclusive"
                 rows.append({**base, "claim": claim, "paper_table": "Table 2 / Fig. 7",
                              "metric": f"s/frame STM / GCM at t={t} (threshold {threshold:g}x)",
-                             "reported": reported, "measured": ratio, "ci_low": low, "ci_high": high,
+                             "reported": speedup, "measured": ratio, "ci_low": low, "ci_high": high,
                              "detectable": (high - low) / 2, "verdict": v, "kind": "ratio"})
     if memory is not None and len(memory):
         gcm = memory[memory["variant"] == "gvos_scm"].sort_values("t")
@@ -248,13 +180,13 @@ def speed_rows(speed: pd.DataFrame | None, memory: pd.DataFrame | None) -> list[
             size = f"{int(stm['height'].iloc[0])}x{int(stm['width'].iloc[0])}" if "height" in stm else "?"
             rows.append({**base, "claim": "STM memory grows linearly in t (about 4 MB a frame at 480p)",
                          "paper_table": "Table 3", "metric": f"MiB per frame at {size}",
-                         "reported": 3.9, "measured": slope, "ci_low": slope, "ci_high": slope, "detectable": 0.0,
+                         "reported": paper.stm_memory_per_frame_mib(), "measured": slope, "ci_low": slope, "ci_high": slope, "detectable": 0.0,
                          "verdict": "reproduced" if linear and slope > 0 else "contradicted", "kind": "exact"})
     return rows
 
 
 def claims_table(per_sequence: pd.DataFrame | None, speed: pd.DataFrame | None, memory: pd.DataFrame | None,
-                 samples: int = 2000, seed: int = 0) -> pd.DataFrame:
+                 samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
     rows = accuracy_rows(per_sequence, samples, seed) if per_sequence is not None else []
     return pd.DataFrame(rows + speed_rows(speed, memory), columns=COLUMNS)
 
@@ -267,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.claims", description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", default="results", help="folder with per_sequence.csv, speed.csv, memory_vs_t.csv")
     parser.add_argument("--out", default="results/claims.csv")
-    parser.add_argument("--samples", type=at_least_schema_minimum("evaluate.bootstrap_samples"), default=2000,
+    parser.add_argument("--samples", type=at_least_schema_minimum("evaluate.bootstrap_samples"), default=BOOTSTRAP_SAMPLES,
                         help="bootstrap draws")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

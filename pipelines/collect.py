@@ -23,6 +23,7 @@ job. Columns: results/README.md.
 from __future__ import annotations
 
 import argparse
+import copy
 import re
 from pathlib import Path
 
@@ -32,14 +33,18 @@ import pandas as pd
 from pipelines.cli import run_cli
 from pipelines.config_file import load_config
 from pipelines.evaluation.metrics import HEADLINE, HEADLINE_PARTS, METRICS, global_columns, object_columns
+from pipelines.experiment import datasets, runs, stages
+from pipelines.experiment.datasets import PRETRAIN_ROOT_KEY
+from pipelines.experiment.defaults import bootstrap_settings
+from pipelines.experiment.runs import RunFolder
+from pipelines.experiment.stages import BASELINE_STAGE
 from pipelines.files import DataError, atomic_save, check_output_folder
 from pipelines.intervals import bootstrap_interval, seed_interval
-from pipelines.provenance import BASELINE_STAGE, DEFAULT_CONFIG, changed_keys, git_commit, run_hash
+from pipelines.provenance import DEFAULT_CONFIG, changed_keys, git_commit, run_hash
+from pipelines.training.config import TrainConfig
 
-DATASET_SPLITS = {"davis2017": "val", "davis2016": "val", "youtubevos": "valid"}
 RUN_KEYS = ["variant", "stage", "seed", "dataset", "split"]
 PROVENANCE_KEYS = ["data", "train_data", "device", "commit", "config_hash"]
-LOSS_PATH = re.compile(r"(?P<variant>[^/]+)/(?P<stage>[^/]+)/seed(?P<seed>\d+)/loss\.csv$")
 OBJECT_EXTRA = ["category", "seen"]
 RUNS_COLUMNS = ["variant", "stage", "seed", "run_hash", "commit", "device", "precision", "changed_keys"]
 
@@ -89,11 +94,8 @@ def summary_row(result, per_object: pd.DataFrame, bootstrap_samples: int, bootst
 
 
 def run_evaluator(dataset: str, gt: Path, pred: Path, split: str, workers: int):
-    from pipelines import evaluate
-
-    if dataset.startswith("davis"):
-        return evaluate.evaluate_davis(gt, pred, split=split, year=dataset[-4:], workers=workers)
-    return evaluate.evaluate_youtubevos(gt, pred, split=split, workers=workers)
+    """The suite's evaluator of a registered dataset (pipelines.experiment.datasets) on a prediction folder."""
+    return datasets.get(dataset).evaluate(gt, pred, split=split, workers=workers)
 
 
 def data_kind(config: dict) -> str:
@@ -105,10 +107,9 @@ def train_data(config: dict, stage: str) -> str:
     'none' for a non-learned baseline; pretraining only: 'coco'."""
     if stage == BASELINE_STAGE:
         return "none"
-    if stage == "pretrain_only":
-        return "coco"
-    datasets = ((config.get("train") or {}).get("main") or {}).get("datasets") or ["davis2017"]
-    return "+".join(datasets)
+    if not stages.stage(stage).on_videos:
+        return PRETRAIN_ROOT_KEY
+    return "+".join(TrainConfig.from_dict(copy.deepcopy(config.get("train"))).main.datasets)
 
 
 def identity(config: dict, variant: str, stage: str, seed: int, dataset: str, split: str, device: str) -> dict:
@@ -132,14 +133,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not pred.is_dir():
         raise DataError(pred, "prediction folder does not exist")
     out = check_output_folder(args.out, inputs=[args.pred, args.gt], replace=False)
-    options = config.get("evaluate") or {}
+    samples, seed = bootstrap_settings(config)
     result = run_evaluator(args.dataset, Path(args.gt), pred, args.split, args.workers)
     per_object = per_object_table(result)
     if per_object.empty:
         raise DataError(pred, "the evaluator returned no objects")
     ident = identity(config, args.variant, args.stage, args.seed, args.dataset, args.split, run_device(args.run_dir, args.stage))
-    row = {**ident, **summary_row(result, per_object, int(options.get("bootstrap_samples", 2000)),
-                                  int(options.get("bootstrap_seed", 0)))}
+    row = {**ident, **summary_row(result, per_object, samples, seed)}
     objects = per_object.assign(**ident)
     write_csv(objects[list(ident) + list(per_object.columns)], out / "per_object.csv")
     write_csv(pd.DataFrame([row]), out / "global.csv")
@@ -205,14 +205,12 @@ def training_loss_table(losses: list[Path], config: dict) -> pd.DataFrame:
     """Every run's loss.csv (iteration, loss, ...) with the run's identity and provenance."""
     frames = []
     for path in losses:
-        match = LOSS_PATH.search(Path(path).as_posix())
-        if match is None:
-            raise DataError(path, "expected a path ending in <variant>/<stage>/seed<N>/loss.csv")
+        run = run_of(path)
         frame = read_csv(Path(path), "training loss log")
         missing = {"iteration", "loss"} - set(frame.columns)
         if missing:
             raise DataError(path, f"training loss log lacks column(s) {', '.join(sorted(missing))}")
-        variant, stage, seed = match["variant"], match["stage"], int(match["seed"])
+        variant, stage, seed = run.variant, run.stage, run.seed
         ident = {"variant": variant, "stage": stage, "seed": seed, "data": data_kind(config),
                  "device": run_device(Path(path).parent, stage), "commit": git_commit(),
                  "config_hash": run_hash(config, variant, stage, seed)}
@@ -227,12 +225,12 @@ def validation_table(losses: list[Path]) -> pd.DataFrame:
     """Every run's validation.csv (held-out J&F during the main stage), beside its loss.csv."""
     frames = []
     for path in losses:
-        path = Path(path).with_name("validation.csv")
-        match = LOSS_PATH.search(Path(path).with_name("loss.csv").as_posix())
-        if match is None or not path.is_file():
+        run = run_of(path)
+        path = Path(path).with_name(RunFolder.VALIDATION)
+        if not path.is_file():
             continue
         frame = read_csv(path, "validation log")
-        frames.append(frame.assign(variant=match["variant"], stage=match["stage"], seed=int(match["seed"])))
+        frames.append(frame.assign(variant=run.variant, stage=run.stage, seed=run.seed))
     if not frames:
         from pipelines.training.validation import VALIDATION_COLUMNS
 
@@ -241,12 +239,20 @@ def validation_table(losses: list[Path]) -> pd.DataFrame:
     return table.sort_values(["variant", "stage", "seed", "iteration"], kind="stable").reset_index(drop=True)
 
 
+def run_of(path: str | Path) -> runs.Run:
+    """The run of a file in its run folder (``runs/<variant>/<stage>/seed<N>/loss.csv``)."""
+    try:
+        return runs.Run.from_path(Path(path).parent)
+    except ValueError:
+        raise DataError(path, f"expected a path ending in {runs.PART}/{Path(path).name}") from None
+
+
 def run_record(run_dir: str | Path | None, stage: str, keys: list[str]) -> list[str]:
     """Values of the ``run:`` block pipelines.train wrote in RUN_DIR/config.yaml, one per key ('none' for a
     baseline, 'unknown' where no run folder says)."""
     if stage == BASELINE_STAGE:
         return ["none"] * len(keys)
-    path = Path(run_dir) / "config.yaml" if run_dir else None
+    path = RunFolder(Path(run_dir)).config if run_dir else None
     if path is None or not path.is_file():
         return ["unknown"] * len(keys)
     record = load_config(path, check_schema=False).get("run") or {}
@@ -256,15 +262,14 @@ def run_record(run_dir: str | Path | None, stage: str, keys: list[str]) -> list[
 def runs_table(accuracy: pd.DataFrame, losses: list[Path], config: dict, default: dict) -> pd.DataFrame:
     """Provenance, one row per run (evaluated or trained): variant, stage, seed, run hash, commit, device,
     precision, and the settings the run depends on that differ from the default config."""
-    runs: dict[tuple, Path | None] = {}
+    found: dict[tuple, Path | None] = {}
     for row in accuracy[["variant", "stage", "seed"]].drop_duplicates().itertuples(index=False):
-        runs[(row.variant, row.stage, int(row.seed))] = None
+        found[(row.variant, row.stage, int(row.seed))] = None
     for path in losses:
-        match = LOSS_PATH.search(Path(path).as_posix())
-        if match is not None:
-            runs[(match["variant"], match["stage"], int(match["seed"]))] = Path(path).parent
+        run = run_of(path)
+        found[(run.variant, run.stage, run.seed)] = Path(path).parent
     rows = []
-    for (variant, stage, seed), folder in sorted(runs.items()):
+    for (variant, stage, seed), folder in sorted(found.items()):
         changed = changed_keys(config, default, stage)
         device, precision = run_record(folder, stage, ["device", "precision"])
         rows.append({"variant": variant, "stage": stage, "seed": seed,
@@ -335,8 +340,7 @@ def cmd_rule_times(args: argparse.Namespace) -> int:
 def cmd_tables(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = check_output_folder(args.out, replace=False)
-    options = config.get("evaluate") or {}
-    samples, seed = int(options.get("bootstrap_samples", 2000)), int(options.get("bootstrap_seed", 0))
+    samples, seed = bootstrap_settings(config)
     summaries = [Path(p) for p in args.evaluations]
     accuracy = accuracy_table(summaries)
     per_sequence = per_sequence_table(summaries)
@@ -362,7 +366,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     ev = commands.add_parser("evaluate", help="score one prediction folder -> global.csv, per_object.csv")
     ev.add_argument("--config", help="the effective config (provenance, bootstrap settings)")
-    ev.add_argument("--dataset", required=True, choices=sorted(DATASET_SPLITS))
+    ev.add_argument("--dataset", required=True, choices=datasets.names())
     ev.add_argument("--gt", required=True, help="dataset root (DAVIS or YouTube-VOS)")
     ev.add_argument("--pred", required=True, help="prediction folder <sequence>/<frame>.png")
     ev.add_argument("--split", help="default: val for DAVIS, valid for YouTube-VOS")
@@ -375,7 +379,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     tables = commands.add_parser("tables", help="per-run outputs -> results/*.csv")
     tables.add_argument("--config", help="the effective config (provenance, bootstrap settings)")
     tables.add_argument("--evaluations", nargs="*", default=[], help="global.csv files written by `evaluate`")
-    tables.add_argument("--losses", nargs="*", default=[], help="runs/<variant>/<stage>/seed<N>/loss.csv files")
+    tables.add_argument("--losses", nargs="*", default=[], help=f"{runs.pattern(runs.RUNS_ROOT, RunFolder.LOSS)} files")
     tables.add_argument("--attributes", nargs="*", default=[],
                         help="DATASET=attributes.csv pairs (the synthetic data's per-sequence attributes)")
     tables.add_argument("--default-config", default=str(DEFAULT_CONFIG),
@@ -387,7 +391,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     times.add_argument("--out", required=True, help="CSV file to write")
     args = parser.parse_args(argv)
     if args.command == "evaluate" and args.split is None:
-        args.split = DATASET_SPLITS[args.dataset]
+        args.split = datasets.get(args.dataset).split("val")
     return args
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.experiment.roots import dataset_names_problem
 from pipelines.files import DataError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
@@ -36,7 +37,7 @@ def load_config(path: str | Path | None, check_schema: bool = True) -> dict:
         raise DataError(path, f"{YTE_KEY}: YTE templates are refused: snakemake would run the Python expressions "
                               "of such a file while reading it; write plain values")
     if check_schema:
-        problem = schema_problem(data)
+        problem = schema_problem(data) or dataset_names_problem(data)
         if problem is not None:
             raise DataError(path, problem)
     return data

@@ -18,11 +18,13 @@ from pipelines.cli import run_cli
 from pipelines.evaluation.davis import evaluate_davis
 from pipelines.evaluation.result import EvalResult
 from pipelines.evaluation.youtubevos import evaluate_youtubevos
+from pipelines.experiment.datasets import LAYOUTS
 from pipelines.files import check_output_folder
 
 __all__ = ["EvalResult", "evaluate_davis", "evaluate_youtubevos", "main"]
 
-DEFAULT_SPLIT = {"davis": "val", "youtubevos": "valid"}
+DEFAULT_SPLIT = {name: layout.splits["val"] for name, layout in LAYOUTS.items()}
+"""Layout -> the split scored when --split is not given."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,7 @@ import yaml
 
 from methods.config import TOY_MODEL
 from pipelines.cli import run_cli
+from pipelines.experiment.stages import MAIN_ONLY
 from pipelines.files import OutputFolder
 from pipelines.provenance import DEFAULT_CONFIG, REPO_ROOT
 from pipelines.runtime import visible_gpus
@@ -237,7 +238,7 @@ def run_checks(args: argparse.Namespace, out: Path) -> tuple[list[Step], list[di
     for device in dict.fromkeys((args.device, "cpu")):
         folder = out / "train" / device
         if run_step(f"train_{device}", [py, "-m", "pipelines.train", "--config", str(config), "--variant", "gvos_scm",
-                                        "--stage", "main", "--seed", "0", "--device", device, "--out", str(folder)],
+                                        "--stage", MAIN_ONLY.name, "--seed", "0", "--device", device, "--out", str(folder)],
                     logs, steps):
             runs[device], seconds[device] = folder, steps[-1].seconds
     if runs:
@@ -252,7 +253,7 @@ def run_checks(args: argparse.Namespace, out: Path) -> tuple[list[Step], list[di
         folder = out / "train" / "torchrun"
         if run_step("torchrun", [py, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                                  "--module", "pipelines.train", "--config", str(torchrun_config), "--variant",
-                                 "gvos_scm", "--stage", "main", "--seed", "0", "--device", args.device,
+                                 "gvos_scm", "--stage", MAIN_ONLY.name, "--seed", "0", "--device", args.device,
                                  "--out", str(folder)], logs, steps):
             loss = pd.read_csv(folder / "loss.csv")["loss"]
             rows.append({"step": "torchrun", "variant": "gvos_scm", "setting": f"2 processes, {args.device}",

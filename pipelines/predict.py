@@ -3,12 +3,12 @@ write palette PNGs ``PRED_DIR/<sequence>/<frame>.png``, ready for pipelines.eval
 official DAVIS / YouTube-VOS tools.
 
     python -m pipelines.predict [--config CONFIG] --checkpoint CKPT [--variant V --stage S --seed N] \
-        --data ROOT --dataset {davis2017,davis2016,youtubevos} --split val --out PRED_DIR
+        --data ROOT --dataset NAME --split val --out PRED_DIR
     python -m pipelines.predict --variant copy_first_frame --data ROOT --dataset ... --out PRED_DIR
 
 ``ROOT`` is the dataset's own root (the folder holding ``JPEGImages``/``Annotations`` for DAVIS,
 ``train``/``valid`` for YouTube-VOS). DAVIS: every frame is written, frame 0 is the given mask;
-``davis2016`` merges all objects into one (id 1). YouTube-VOS: each object is introduced at its
+a single-object dataset (``davis2016``) merges all objects into one (id 1). YouTube-VOS: each object is introduced at its
 first annotated frame; frames before any object are written empty.
 
 With ``--checkpoint``, the ``--variant``, ``--stage``, ``--seed`` and ``--config-hash`` given are the
@@ -30,25 +30,19 @@ import torch
 from pipelines.cli import progress_bar, run_cli
 from pipelines.config_file import load_config
 from pipelines.data.masks import VOID_ID, write_mask
+from pipelines.experiment import datasets
+from pipelines.experiment.stages import STAGES
 from pipelines.files import DataError, OutputFolder, inside_root
 from pipelines.runtime import resolve_device, set_threads
 
 log = logging.getLogger("gvos.predict")
 
-DATASETS = ("davis2017", "davis2016", "youtubevos")
-
-
 def open_dataset(dataset: str, root: Path, split: str):
-    """The reader for ``dataset``; ``val`` and ``valid`` are accepted for either family."""
+    """The reader of a registered dataset's split (pipelines.experiment.datasets); ``val`` and ``valid`` both
+    name the split that is scored."""
     if not root.is_dir():
         raise DataError(root, "dataset folder does not exist")
-    if dataset.startswith("davis"):
-        from pipelines.data.davis import DavisDataset
-
-        return DavisDataset(root, year=dataset[-4:], split="val" if split in ("val", "valid") else split)
-    from pipelines.data.youtubevos import YouTubeVOSDataset
-
-    return YouTubeVOSDataset(root, split="valid" if split in ("val", "valid") else split)
+    return datasets.get(dataset).reader(root, split)
 
 
 def build_engine(args: argparse.Namespace, config: dict, device: torch.device):
@@ -135,11 +129,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, help="checkpoint.pt written by pipelines.train")
     parser.add_argument("--variant", help="with --checkpoint: the variant it must hold; alone: a non-learned "
                                           "variant, e.g. copy_first_frame")
-    parser.add_argument("--stage", choices=("pretrain", "main", "full"), help="the stage the checkpoint must be of")
+    parser.add_argument("--stage", choices=list(STAGES), help="the stage the checkpoint must be of")
     parser.add_argument("--seed", type=int, help="the seed the checkpoint must be of")
     parser.add_argument("--config-hash", help="the run hash the checkpoint must carry")
     parser.add_argument("--data", required=True, type=Path, help="dataset root")
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--dataset", required=True, choices=datasets.names())
     parser.add_argument("--split", default="val")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--amp", nargs="?", const="on", default="off", choices=("auto", "on", "off"),
@@ -172,7 +166,7 @@ def write_predictions(engine, reader, folder: Path, dataset: str, with_truth: bo
         for name in progress_bar(reader.sequences, desc=desc, unit="video"):
             video = reader.open_video(name)  # frames read one at a time: memory bounded in the video's length
             target = inside_root(folder, name, "sequence")
-            labels = segment_frames(engine, video, merge_objects=dataset == "davis2016", with_truth=with_truth)
+            labels = segment_frames(engine, video, merge_objects=datasets.get(dataset).single_object, with_truth=with_truth)
             for frame_name, label in zip(video.frame_names, labels, strict=True):
                 write_mask(inside_root(target, f"{frame_name}.png", "frame"), label)
 

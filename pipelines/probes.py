@@ -12,7 +12,7 @@ evaluate`` scores a prediction and writes one row per intervention and object (J
 F-Mean in percent). ``table`` joins them with the unmodified model's per-object scores (the workflow's
 own evaluation of the same checkpoint: the same inference, so not recomputed) into results/probes.csv:
 one row per run, seed and intervention with its J&F, J and F, the per-seed difference to the model as
-trained, and the paired interval over seeds and sequences of the claims table (``pipelines.claims.
+trained, and the paired interval over seeds and sequences of the claims table (``pipelines.intervals.
 paired_interval``) for the seed mean of that difference.
 """
 
@@ -28,10 +28,15 @@ import pandas as pd
 
 from pipelines.cli import run_cli
 from pipelines.config_file import at_least_schema_minimum
+from pipelines.experiment import datasets
+from pipelines.experiment.defaults import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from pipelines.files import DataError, atomic_save, check_output_file
+from pipelines.intervals import paired_differences, paired_interval
 
 log = logging.getLogger("gvos.probes")
 
+PROBED_DATASETS = [name for name, d in datasets.DATASETS.items() if d.layout is datasets.DAVIS]
+"""The probes score DAVIS-layout splits (every frame annotated, so the oracle interventions can run)."""
 SCORES = {"J&F": "J&F-Mean", "J": "J-Mean", "F": "F-Mean"}
 """The probes table's score columns and the per-object columns they are read from."""
 RUN_KEYS = ["variant", "stage", "seed", "dataset", "split"]
@@ -54,16 +59,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     table.add_argument("--probes", nargs="*", default=[], type=Path, help="CSVs written by `run`")
     table.add_argument("--reference", nargs="*", default=[], type=Path,
                        help="per_object.csv of the unmodified models (pipelines.collect evaluate)")
-    table.add_argument("--samples", type=at_least_schema_minimum("evaluate.bootstrap_samples"), default=2000,
+    table.add_argument("--samples", type=at_least_schema_minimum("evaluate.bootstrap_samples"), default=BOOTSTRAP_SAMPLES,
                        help="bootstrap samples of the sequence part")
-    table.add_argument("--bootstrap-seed", type=int, default=0)
+    table.add_argument("--bootstrap-seed", type=int, default=BOOTSTRAP_SEED)
     table.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     if args.command == "run":
         if args.checkpoint is None:
             parser.error("run: --checkpoint is required (interventions act on a trained network)")
-        if not args.dataset.startswith("davis"):
-            parser.error("run: probes score DAVIS splits (davis2017, davis2016)")
+        if datasets.get(args.dataset).layout is not datasets.DAVIS:
+            parser.error(f"run: probes score DAVIS-layout splits ({', '.join(PROBED_DATASETS)})")
     return args
 
 
@@ -81,13 +86,12 @@ def selected_interventions(names: list[str], cfg) -> list:
 def score_intervention(engine, reader, args: argparse.Namespace, intervention, scratch: Path) -> pd.DataFrame:
     """Per-object J&F, J, F (percent) of the split segmented with ``intervention``."""
     from pipelines.collect import per_object_table
-    from pipelines.evaluation.davis import evaluate_davis
     from pipelines.predict import write_predictions
 
     folder = scratch / intervention.name
     with engine.intervene(intervention):
         write_predictions(engine, reader, folder, args.dataset, with_truth=intervention.needs_truth)
-    result = evaluate_davis(args.data, folder, split=args.split, year=args.dataset[-4:], workers=args.workers)
+    result = datasets.get(args.dataset).evaluate(args.data, folder, split=args.split, workers=args.workers)
     shutil.rmtree(folder)
     scores = per_object_table(result)[["sequence", "object", *SCORES.values()]]
     log.info("%s: J&F %.1f", intervention.name, scores["J&F-Mean"].mean())
@@ -128,19 +132,15 @@ def read_tables(paths: list[Path], what: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def probes_table(probes: pd.DataFrame, reference: pd.DataFrame, samples: int = 2000,
-                 bootstrap_seed: int = 0) -> pd.DataFrame:
+def probes_table(probes: pd.DataFrame, reference: pd.DataFrame, samples: int = BOOTSTRAP_SAMPLES,
+                 bootstrap_seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
     """results/probes.csv (module docstring) from the per-object probe scores and the reference scores.
 
-    probes: rows of ``run`` (variant, stage as the checkpoint names it or as the results do, seed, dataset,
+    probes: rows of ``run`` (variant, stage, seed, dataset,
     intervention, sequence, object, J&F-Mean, J-Mean, F-Mean); reference: per_object.csv rows of the
     same runs. An intervention is paired with the reference on the seeds and objects both have."""
-    from pipelines.claims import paired_differences, paired_interval
-    from pipelines.train import EXPERIMENT_STAGE  # the checkpoint's stage (--stage) -> the run's
-
     if probes.empty:
         return pd.DataFrame(columns=COLUMNS)
-    probes = probes.assign(stage=probes["stage"].replace(EXPERIMENT_STAGE))
     rows = []
     for (variant, stage, dataset, split, name), group in probes.groupby(
             ["variant", "stage", "dataset", "split", "intervention"], sort=False):

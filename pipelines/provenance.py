@@ -19,10 +19,12 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+from pipelines.experiment import stages
+from pipelines.experiment.stages import BASELINE_STAGE, SCHEDULES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"  # the embedded default
 
-BASELINE_STAGE = "none"
 BOOKKEEPING_TRAIN_KEYS = ("checkpoint_every", "log_every")
 """Keys of the train section that never change the weights (left out of the run hash)."""
 
@@ -80,10 +82,11 @@ def run_sections(config: dict, stage: str) -> dict:
     train = copy.deepcopy(config.get("train") or {})
     for key in BOOKKEEPING_TRAIN_KEYS:
         train.pop(key, None)
-    if stage == "pretrain_only":
-        train.pop("main", None)
-    elif stage == "main_only":
-        train.pop("pretrain", None)
+    trained = stages.stage(stage)
+    if trained.init_from is None:  # a stage from scratch depends on its own schedule only
+        for schedule in SCHEDULES:
+            if schedule != trained.schedule:
+                train.pop(schedule, None)
     return {"data": copy.deepcopy(config.get("data")), "model": copy.deepcopy(config.get("model")), "train": train}
 
 

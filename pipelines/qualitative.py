@@ -33,6 +33,9 @@ import pandas as pd
 from pipelines.cli import progress_bar, run_cli
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.metrics import HEADLINE
+from pipelines.experiment.datasets import CLAIMS_DATASET
+from pipelines.experiment.runs import PART, Run
+from pipelines.experiment.stages import FULL
 from pipelines.files import DataError, atomic_save, check_output_file
 from pipelines.scm_gate import GateRecorder, gate_statistics
 
@@ -40,12 +43,12 @@ log = logging.getLogger("gvos.qualitative")
 
 FIG5_VIDEOS = 2
 GRID_VIDEOS = 4
-FIG5_PAIR = (("gvos_scm", "full"), ("no_scm", "full"))
+FIG5_PAIR = (("gvos_scm", FULL.name), ("no_scm", FULL.name))
 GATE_COLUMNS = ["variant", "stage", "seed", "sequence", "object", "gate_inside", "gate_outside", "frames"]
 
 
 # ---- the selection rules: pure functions of per_sequence.csv
-def video_scores(per_sequence: pd.DataFrame, dataset: str = "davis2017", seed: int | None = 0) -> pd.DataFrame:
+def video_scores(per_sequence: pd.DataFrame, dataset: str = CLAIMS_DATASET, seed: int | None = 0) -> pd.DataFrame:
     """Video x run (variant/stage) J&F: the object mean of one seed (None: every seed's mean)."""
     rows = per_sequence[per_sequence["dataset"] == dataset]
     if seed is not None:
@@ -69,7 +72,7 @@ def most_different_videos(scores: pd.DataFrame, runs: list[str], count: int = GR
     return _ranked(chosen.max(axis=1) - chosen.min(axis=1), count)
 
 
-def multi_object_videos(per_sequence: pd.DataFrame, dataset: str = "davis2017", count: int = GRID_VIDEOS) -> list[str]:
+def multi_object_videos(per_sequence: pd.DataFrame, dataset: str = CLAIMS_DATASET, count: int = GRID_VIDEOS) -> list[str]:
     """Fig. 9: the videos with the most objects, at least two."""
     rows = per_sequence[per_sequence["dataset"] == dataset]
     objects = rows.groupby("sequence")["object"].nunique()
@@ -146,7 +149,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run", action="append", default=[], type=parse_run,
                         help="an SCM run (of --seed) whose gate Fig. 5 shows: VARIANT/STAGE=CHECKPOINT[:HASH]")
     parser.add_argument("--predictions", required=True, type=Path,
-                        help="predictions root: <root>/<variant>/<stage>/seed0/davis2017/<video>/<frame>.png")
+                        help=f"predictions root: <root>/{PART}/{CLAIMS_DATASET}/<video>/<frame>.png")
     parser.add_argument("--grid-runs", nargs="*", default=None,
                         help="the runs Figs. 8-10 show, VARIANT/STAGE (default: every full-stage run scored)")
     parser.add_argument("--seed", type=int, default=0, help="the seed whose runs are shown")
@@ -208,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         if truth is not None:
             arrays[f"truth/{name}"] = np.where(truth == VOID_ID, 0, truth).astype(np.uint8)
         for run in grid_runs:
-            path = args.predictions / run / f"seed{args.seed}" / "davis2017" / name / f"{video.frame_names[frame]}.png"
+            variant, stage = run.split("/", 1)
+            folder = Path(Run(variant, stage, args.seed).under(str(args.predictions), CLAIMS_DATASET))
+            path = folder / name / f"{video.frame_names[frame]}.png"
             if not path.is_file():
                 raise DataError(path, f"the prediction Figs. 8-10 show for {run} is missing")
             arrays[f"prediction/{run}/{name}"] = read_mask(path)

@@ -1,7 +1,7 @@
-"""Train one variant for one stage: ``pretrain`` (static COCO-style clips), ``main`` (videos) or
-``full`` (main initialised from the same variant's pretrain checkpoint).
+"""Train one variant for one stage: ``pretrain_only`` (static COCO-style clips), ``main_only`` (videos)
+or ``full`` (videos, initialised from the same variant's pretrain_only checkpoint; pipelines.experiment.stages).
 
-    python -m pipelines.train --config CONFIG --variant NAME --stage {pretrain,main,full} \
+    python -m pipelines.train --config CONFIG --variant NAME --stage {pretrain_only,main_only,full} \
         --out RUN_DIR [--init CKPT] [--seed N] [--device auto|cpu|cuda] [--threads N] [--workers N]
 
 Writes RUN_DIR/config.yaml (effective config), RUN_DIR/loss.csv, RUN_DIR/validation.csv (J&F on the
@@ -34,6 +34,11 @@ from pipelines.checkpoint import capture_rng, restore_rng, save_atomic
 from pipelines.cli import progress_bar, run_cli
 from pipelines.compiling import compile_network
 from pipelines.config_file import load_config
+from pipelines.experiment import stages
+from pipelines.experiment.datasets import DATASETS, PRETRAIN_ROOT_KEY
+from pipelines.experiment.roots import dataset_roots
+from pipelines.experiment.runs import RunFolder
+from pipelines.experiment.stages import FULL, STAGES, Stage
 from pipelines.files import (
     DataError,
     OutputLock,
@@ -51,14 +56,8 @@ from pipelines.training.validation import load_holdout, validate
 
 log = logging.getLogger("gvos.train")
 
-STAGES = ("pretrain", "main", "full")
-EXPERIMENT_STAGE = {"pretrain": "pretrain_only", "main": "main_only", "full": "full"}
-"""CLI stage -> the experiment stage it produces (the workflow's and the run hash's name)."""
-CHECKPOINT = "checkpoint.pt"
-STATE = "state.pt"
-CONFIG = "config.yaml"
-LOSS_CSV = "loss.csv"
-VALIDATION_CSV = "validation.csv"
+CHECKPOINT, STATE, CONFIG = RunFolder.CHECKPOINT, RunFolder.STATE, RunFolder.CONFIG
+LOSS_CSV, VALIDATION_CSV = RunFolder.LOSS, RunFolder.VALIDATION
 TRAIN_STEP = "train"
 """The step named in a run folder's marker (``pipelines.files``): no other step may replace the folder."""
 
@@ -68,6 +67,7 @@ class Run:
     """Everything a run is, settled before the run folder is touched."""
 
     args: argparse.Namespace
+    stage: Stage
     config: dict
     train_cfg: TrainConfig
     stage_cfg: StageConfig
@@ -103,9 +103,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipelines.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True, type=Path, help="YAML config (data, model, train sections)")
     parser.add_argument("--variant", required=True, help="variant name (methods.variants, or experiments.variant_defs)")
-    parser.add_argument("--stage", required=True, choices=STAGES)
+    parser.add_argument("--stage", required=True, choices=list(STAGES))
     parser.add_argument("--out", required=True, type=Path, help="run folder")
-    parser.add_argument("--init", type=Path, help="pretrain checkpoint of the same variant (required for --stage full)")
+    parser.add_argument("--init", type=Path, help="pretrain_only checkpoint of the same variant (required for --stage full)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -128,11 +128,12 @@ def setup(args: argparse.Namespace) -> Run:
         raise ValueError("--threads and --workers must be >= 0")
     model = variants.model_config(args.variant, config.get("model"), defs)
     train_cfg.check_backbone(model)
-    if args.stage == "full" and args.init is None:
-        raise ValueError("--stage full needs --init: the pretrain checkpoint of the same variant")
-    if args.stage != "full" and args.init is not None:
-        raise ValueError(f"--init is only used with --stage full (got --stage {args.stage})")
-    init_ckpt = read_checkpoint(args.init, variant=args.variant, stage="pretrain") if args.init else None
+    stage = stages.stage(args.stage)
+    if stage.init_from and args.init is None:
+        raise ValueError(f"--stage {stage.name} needs --init: the {stage.init_from} checkpoint of the same variant")
+    if not stage.init_from and args.init is not None:
+        raise ValueError(f"--init is only used with --stage {FULL.name} (got --stage {args.stage})")
+    init_ckpt = read_checkpoint(args.init, variant=args.variant, stage=stage.init_from) if args.init else None
     model_cfg = model.to_dict()
     if init_ckpt is not None:
         theirs, ours = ({k: v for k, v in cfg.items() if k != "weights"} for cfg in (init_ckpt["model_config"], model_cfg))
@@ -143,17 +144,18 @@ def setup(args: argparse.Namespace) -> Run:
                 "init": str(args.init) if args.init else None,
                 "init_config_hash": init_ckpt["config_hash"] if init_ckpt else None}
     effective = effective_config(config, train_cfg, model_cfg, run_info)
-    chash = run_hash(config, args.variant, EXPERIMENT_STAGE[args.stage], args.seed)
-    inputs = [args.config, args.init, *[root for root in _data_roots(config, args.stage)]]
+    chash = run_hash(config, args.variant, stage.name, args.seed)
+    inputs = [args.config, args.init, *_data_roots(config, stage)]
     out = check_output_folder(args.out, inputs, overwrite=args.overwrite, replace=False, step=TRAIN_STEP)
-    return Run(args, config, train_cfg, train_cfg.stage(args.stage), model_cfg, effective, chash, init_ckpt, out)
+    return Run(args, stage, config, train_cfg, train_cfg.schedule(stage), model_cfg, effective, chash, init_ckpt, out)
 
 
-def _data_roots(config: dict, stage: str) -> list[str]:
-    from pipelines.data.roots import dataset_roots
-
+def _data_roots(config: dict, stage: Stage) -> list[str]:
+    """The dataset roots a stage may read (inputs the run folder must never be)."""
     roots = dataset_roots(config.get("data"))
-    return [roots["coco"]] if stage == "pretrain" else [roots[k] for k in ("davis", "davis2016", "youtubevos")]
+    if not stage.on_videos:
+        return [roots[PRETRAIN_ROOT_KEY]]
+    return [roots[dataset.root_key] for dataset in DATASETS.values()]
 
 
 def prepare_folder(run: Run) -> tuple[dict | None, bool]:
@@ -244,7 +246,7 @@ def train_loop(run: Run, trainer: Trainer, clips, state: dict | None, rank: int,
             row = {"iteration": done}
             row |= {name: float(np.mean([w[name] for w in window])) for name in names}
             row |= {"lr": stage_cfg.lr_at(iteration),
-                    "max_skip": batches.max_skip_at(iteration) if args.stage != "pretrain" else 0,
+                    "max_skip": batches.max_skip_at(iteration) if run.stage.on_videos else 0,
                     "elapsed_s": round(elapsed_before + time.perf_counter() - t0, 3)}
             rows.append(row)
             window = []
@@ -281,7 +283,7 @@ def _resume(trainer: Trainer, state: dict, path: Path) -> None:
 
 def _divergence_message(run: Run, err: NonFiniteTraining, start: int) -> str:
     """One line: which run, which iteration, the likely cause, what is left to resume from."""
-    args, stage = run.args, "pretrain" if run.args.stage == "pretrain" else "main"
+    args, stage = run.args, run.stage.schedule
     saved = (run.out / STATE).exists()
     keep = (f"the last good state ({STATE}) is kept" if saved else "no state was saved yet")
     return (f"{args.variant}/{args.stage} seed {args.seed}: training diverged: {err}; likely cause: "
@@ -300,7 +302,7 @@ def _validation_line(done: int, check: dict) -> str:
 def _holdout_videos(run: Run) -> list:
     """The held-out videos of the main stage (none for pretraining or without train.main.holdout or
     holdout_split)."""
-    if run.args.stage == "pretrain" or not run.stage_cfg.has_holdout:
+    if not run.stage.on_videos or not run.stage_cfg.has_holdout:
         return []
     from pipelines.training.data import validation_set
 
@@ -355,7 +357,7 @@ def _train(run: Run, device: torch.device, rank: int, world: int) -> int:
     state, finished = prepare_on_ranks(run, rank, world)
     if finished:
         return 0
-    clips = build_clip_dataset(args.stage, run.stage_cfg, run.config.get("data") or {}, args.config, args.seed)
+    clips = build_clip_dataset(run.stage, run.stage_cfg, run.config.get("data") or {}, args.config, args.seed)
     set_threads(args.threads)
     configure_torch(device)
 

@@ -20,11 +20,11 @@ import markupsafe
 import pandas as pd
 
 from pipelines.cli import run_cli
+from pipelines.experiment.paper import load_paper
 from pipelines.files import OutputFolder, atomic_write_text
 from report import figures, notes, tables
 from report.latex import table_latex
 from report.outputs import FIGURES, TABLES_DIR
-from report.paper import load_paper
 from report.results import RESULT_FILES, distinct, gate_summary, load_qualitative, load_results
 from report.style import vector_copies
 

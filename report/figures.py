@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from pipelines.experiment.defaults import MIB  # noqa: E402
 from report.results import (  # noqa: E402
-    MIB,
     accuracy_value,
     reference_t,
     seconds_per_frame,

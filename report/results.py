@@ -12,7 +12,6 @@ from pipelines.results_tables import read_results_table
 RESULT_FILES = ["claims", "probes", "scm_gates", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
                 "validation", "runs", "speed", "memory_vs_t", "train_speed", "rule_times"]
 """Every table of results/ (results/README.md): what the workflow's report target asks for and the page reads."""
-MIB = 2**20
 
 
 def load_results(results_dir: str | Path) -> dict[str, pd.DataFrame | None]:

@@ -10,11 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from pipelines.experiment.stages import BASELINE_STAGE, STAGES  # noqa: E402
+
 PAPER_MODEL = "gvos_scm"
-BASELINE_STAGE = "none"
 _PALETTE = sns.color_palette("colorblind", 10)
 STAGE_STYLES = {"full": "-", "main_only": "--", "pretrain_only": ":", "none": "-."}
-STAGE_ORDER = ["pretrain_only", "main_only", "full", "none"]
+STAGE_ORDER = [*STAGES, BASELINE_STAGE]
 REPORTED_COLOUR = "0.45"
 ONLINE_COLOUR = "#b07aa1"
 

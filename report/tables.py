@@ -9,7 +9,8 @@ import math
 
 import pandas as pd
 
-from report.results import MIB, accuracy_spread, accuracy_value, reference_t, seconds_per_frame
+from pipelines.experiment.defaults import MIB
+from report.results import accuracy_spread, accuracy_value, reference_t, seconds_per_frame
 
 # paper row label -> (our variant, our stage)
 TABLE1_ROWS = {"Pre-training only": ("gvos_scm", "pretrain_only"),

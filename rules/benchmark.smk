@@ -1,7 +1,7 @@
 # Speed and memory-versus-t from the one harness (pipelines.benchmark), randomly initialised weights
 # (speed does not depend on training), and training iterations per second (pipelines.benchmark train).
 # On one machine each takes all of --cores (exclusive_slots), so no other job shares the CPUs while it
-# times. Its input is a config stamp (common.smk): an edit of its settings, threads and device
+# times. Its input is a config stamp (paths.smk): an edit of its settings, threads and device
 # included, reruns it in the same invocation; nothing else does (no timestamp, no upstream rerun). The
 # training benchmark also waits for the main datasets it trains on (ancient: their timestamps rerun nothing).
 
@@ -48,7 +48,7 @@ rule train_benchmark:
     input:
         stamp=config_stamp("results", "train_benchmark", _TRAIN_BENCHMARK_HASH),
         # the datasets its stages train on: without them as inputs it could start before the data rule wrote them
-        data=[root for stage in BENCHMARK["training"]["stages"] for root in stage_data_inputs(stage)],
+        data=[root for schedule in BENCHMARK["training"]["stages"] for root in schedule_data_inputs(schedule)],
     output:
         reported_table("train_speed"),
     params:

@@ -1,14 +1,21 @@
 # The embedded synthetic dataset (DAVIS / YouTube-VOS / COCO layouts), generated when data.synthetic
-# is set. With real datasets this rule is never needed: the roots are checked in common.smk.
+# is set. With real datasets this rule is never needed: the roots are checked in setup.smk.
+
+from pipelines.data.synthetic.presets import FORMAT_VERSION as SYNTHETIC_FORMAT  # noqa: E402
+from pipelines.experiment.roots import synthetic_folders  # noqa: E402
+
+# data key -> the folder the generator writes it to, one key per folder (davis2016 reads the DAVIS folder)
+_SYNTHETIC_OUTPUTS = {}
+for _key, _folder in synthetic_folders().items():
+    if _folder not in _SYNTHETIC_OUTPUTS.values():
+        _SYNTHETIC_OUTPUTS[_key] = _folder
 
 
 if SYNTHETIC:
 
     rule synthetic_data:
         output:
-            davis=directory(f"{SYNTHETIC_ROOT}/DAVIS"),
-            youtubevos=directory(f"{SYNTHETIC_ROOT}/YouTubeVOS"),
-            coco=directory(f"{SYNTHETIC_ROOT}/COCO"),
+            **{key: directory(f"{SYNTHETIC_ROOT}/{folder}") for key, folder in _SYNTHETIC_OUTPUTS.items()},
         params:
             preset=SYNTHETIC["preset"],
             seed=SYNTHETIC["seed"],

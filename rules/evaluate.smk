@@ -4,21 +4,21 @@
 
 rule evaluate:
     input:
-        pred="predictions/{variant}/{stage}/seed{seed}/{dataset}",
-        gt=lambda w: data_input(DATASET_ROOT_KEY[w.dataset]),
+        pred=run_path("predictions", "{dataset}"),
+        gt=lambda w: dataset_input(w.dataset),
         stamp=config_stamp("evaluations", "evaluate", section_hash(config["evaluate"])),  # the per-run intervals
     output:
-        summary="evaluations/{variant}/{stage}/seed{seed}/{dataset}/global.csv",
-        per_object="evaluations/{variant}/{stage}/seed{seed}/{dataset}/per_object.csv",
+        summary=run_path("evaluations", "{dataset}", "global.csv"),
+        per_object=run_path("evaluations", "{dataset}", "per_object.csv"),
     params:
         root=lambda w: dataset_root(w.dataset),
-        split=lambda w: DATASET_SPLITS[w.dataset],
-        out=lambda w: f"evaluations/{w.variant}/{w.stage}/seed{w.seed}/{w.dataset}",
+        split=lambda w: dataset_split(w.dataset),
+        out=lambda w: run_file(w.variant, w.stage, w.seed, w.dataset, root="evaluations"),
         run_dir=lambda w: "" if w.stage == BASELINE_STAGE else f"--run-dir {run_dir(w.variant, w.stage, w.seed)}",
     log:
-        "logs/evaluate/{variant}/{stage}/seed{seed}/{dataset}.log",
+        run_path("logs/evaluate", "{dataset}.log"),
     benchmark:
-        "benchmarks/evaluate/{variant}/{stage}/seed{seed}/{dataset}.tsv"
+        run_path("benchmarks/evaluate", "{dataset}.tsv")
     threads: job_slots("evaluate")
     resources:
         **job_resources("evaluate"),
@@ -31,7 +31,7 @@ rule evaluate:
 
 
 # the synthetic data's per-video attributes (real data sets carry none the suite reads)
-ATTRIBUTE_DATASETS = [d for d in DATASETS if SYNTHETIC and d != "davis2016"]
+ATTRIBUTE_DATASETS = [d for d in DATASETS if SYNTHETIC and _datasets.get(d).has_attributes]
 
 
 rule collect:
@@ -39,7 +39,7 @@ rule collect:
         summaries=evaluation_files("global.csv"),
         per_object=evaluation_files("per_object.csv"),
         losses=loss_files(),
-        data=[data_input(DATASET_ROOT_KEY[d]) for d in ATTRIBUTE_DATASETS],  # their attributes.csv
+        data=[dataset_input(d) for d in ATTRIBUTE_DATASETS],  # their attributes.csv
         code=str(REPO / "pipelines" / "collect.py"),
         default_config=DEFAULT_CONFIGFILE,  # runs.csv: the keys that differ from it
     output:

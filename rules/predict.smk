@@ -4,36 +4,36 @@
 
 
 def _predict_inputs(w):
-    inputs = {"data": data_input(DATASET_ROOT_KEY[w.dataset])}
+    inputs = {"data": dataset_input(w.dataset)}
     if w.stage != BASELINE_STAGE:
-        inputs["checkpoint"] = f"{run_dir(w.variant, w.stage, w.seed)}/checkpoint.pt"
+        inputs["checkpoint"] = checkpoint_of(w.variant, w.stage, w.seed)
     return inputs
 
 
 def _predict_model_args(w):
     if w.stage == BASELINE_STAGE:
         return f"--variant {w.variant}"
-    return (f"--checkpoint {run_dir(w.variant, w.stage, w.seed)}/checkpoint.pt --variant {w.variant}"
-            f" --stage {TRAIN_STAGE[w.stage]} --seed {w.seed} --config-hash {run_hash(w.variant, w.stage, w.seed)}")
+    return (f"--checkpoint {checkpoint_of(w.variant, w.stage, w.seed)} --variant {w.variant}"
+            f" --stage {w.stage} --seed {w.seed} --config-hash {run_hash(w.variant, w.stage, w.seed)}")
 
 
 rule predict:
     input:
         unpack(_predict_inputs),
     output:
-        directory("predictions/{variant}/{stage}/seed{seed}/{dataset}"),
+        directory(run_path("predictions", "{dataset}")),
     params:
         model_args=_predict_model_args,
         root=lambda w: dataset_root(w.dataset),
-        split=lambda w: DATASET_SPLITS[w.dataset],
+        split=lambda w: dataset_split(w.dataset),
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
         compile="--compile" if (config.get("predict") or {}).get("compile") else "",
         amp=lambda w: "--amp " + ({True: "on", False: "off"}.get(TRAIN_CONFIG.amp, "auto")
                                   if w.stage != BASELINE_STAGE else "off"),
     log:
-        "logs/predict/{variant}/{stage}/seed{seed}/{dataset}.log",
+        run_path("logs/predict", "{dataset}.log"),
     benchmark:
-        "benchmarks/predict/{variant}/{stage}/seed{seed}/{dataset}.tsv"
+        run_path("benchmarks/predict", "{dataset}.tsv")
     threads: job_slots("predict")
     resources:
         **job_resources("predict"),

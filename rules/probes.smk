@@ -5,30 +5,29 @@
 
 rule probe:
     input:
-        data=lambda w: data_input(DATASET_ROOT_KEY[w.dataset]),
-        checkpoint=lambda w: f"{run_dir(w.variant, w.stage, w.seed)}/checkpoint.pt",
+        data=lambda w: dataset_input(w.dataset),
+        checkpoint=lambda w: checkpoint_of(w.variant, w.stage, w.seed),
         stamp=config_stamp("probes", "probe", section_hash(PROBES)),  # a changed list reruns the probes
     output:
-        "probes/{variant}/{stage}/seed{seed}/{dataset}/per_object.csv",
+        run_path("probes", "{dataset}", "per_object.csv"),
     params:
         root=lambda w: dataset_root(w.dataset),
-        split=lambda w: DATASET_SPLITS[w.dataset],
-        train_stage=lambda w: TRAIN_STAGE[w.stage],
+        split=lambda w: dataset_split(w.dataset),
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
         interventions=" ".join(PROBE_INTERVENTIONS),
         compile="--compile" if (config.get("predict") or {}).get("compile") else "",
         amp="--amp " + {True: "on", False: "off"}.get(TRAIN_CONFIG.amp, "auto"),  # as the run's prediction
     log:
-        "logs/probe/{variant}/{stage}/seed{seed}/{dataset}.log",
+        run_path("logs/probe", "{dataset}.log"),
     benchmark:
-        "benchmarks/probe/{variant}/{stage}/seed{seed}/{dataset}.tsv"
+        run_path("benchmarks/probe", "{dataset}.tsv")
     threads: job_slots("predict")
     resources:
         **job_resources("predict"),
         **job_placement("predict"),
     shell:
         "{PY} -m pipelines.probes run --config {EFFECTIVE_CONFIG} --checkpoint {input.checkpoint}"
-        " --variant {wildcards.variant} --stage {params.train_stage} --seed {wildcards.seed}"
+        " --variant {wildcards.variant} --stage {wildcards.stage} --seed {wildcards.seed}"
         " --config-hash {params.config_hash} --data {params.root:q} --dataset {wildcards.dataset}"
         " --split {params.split} --device {resources.device} {params.amp} {params.compile}"
         " --threads {resources.torch_threads} --interventions {params.interventions} --out {output} > {log} 2>&1"
@@ -36,8 +35,9 @@ rule probe:
 
 rule probes:
     input:
-        probes=[f"probes/{v}/{s}/seed{n}/{PROBE_DATASET}/per_object.csv" for v, s, n in probed_runs()],
-        reference=[f"evaluations/{v}/{s}/seed{n}/{PROBE_DATASET}/per_object.csv" for v, s, n in probed_runs()],
+        probes=[run_file(v, s, n, f"{PROBE_DATASET}/per_object.csv", root="probes") for v, s, n in probed_runs()],
+        reference=[run_file(v, s, n, f"{PROBE_DATASET}/per_object.csv", root="evaluations")
+                   for v, s, n in probed_runs()],
         code=str(REPO / "pipelines" / "probes.py"),
     output:
         reported_table("probes"),

@@ -3,7 +3,8 @@
 # seed's predictions, each chosen by the rule the module states from results/per_sequence.csv.
 
 QUALITATIVE_SEED = SEEDS[0]
-_QUALITATIVE = "davis2017" in DATASETS
+QUALITATIVE_DATASET = _datasets.CLAIMS_DATASET
+_QUALITATIVE = QUALITATIVE_DATASET in DATASETS
 
 
 def _scm_runs():
@@ -15,24 +16,25 @@ def _scm_runs():
 
 
 def _grid_runs():
-    return [(v, "full") for v, stages in VARIANT_STAGES.items() if "full" in stages] if _QUALITATIVE else []
+    full = _stages.FULL.name
+    return [(v, full) for v, stages in VARIANT_STAGES.items() if full in stages] if _QUALITATIVE else []
 
 
 rule qualitative:
     input:
         per_sequence="results/per_sequence.csv",
-        data=[data_input(DATASET_ROOT_KEY["davis2017"])] if _QUALITATIVE else [],
-        checkpoints=[f"{run_dir(v, s, QUALITATIVE_SEED)}/checkpoint.pt" for v, s in _scm_runs()],
-        predictions=[f"predictions/{v}/{s}/seed{QUALITATIVE_SEED}/davis2017" for v, s in _grid_runs()],
+        data=[dataset_input(QUALITATIVE_DATASET)] if _QUALITATIVE else [],
+        checkpoints=[checkpoint_of(v, s, QUALITATIVE_SEED) for v, s in _scm_runs()],
+        predictions=[run_file(v, s, QUALITATIVE_SEED, QUALITATIVE_DATASET, root="predictions") for v, s in _grid_runs()],
         code=str(REPO / "pipelines" / "qualitative.py"),
     output:
         gates=reported_table("scm_gates"),
         frames="results/qualitative.npz",
     params:
-        data=f"--data {shlex.quote(str(dataset_root('davis2017')))}" if _QUALITATIVE else "",
-        attributes=(f"--attributes {shlex.quote(str(dataset_root('davis2017')) + '/attributes.csv')}"
+        data=f"--data {shlex.quote(str(dataset_root(QUALITATIVE_DATASET)))}" if _QUALITATIVE else "",
+        attributes=(f"--attributes {shlex.quote(str(dataset_root(QUALITATIVE_DATASET)) + '/attributes.csv')}"
                     if _QUALITATIVE and SYNTHETIC else ""),
-        runs=" ".join(f"--run {v}/{s}={run_dir(v, s, QUALITATIVE_SEED)}/checkpoint.pt:{run_hash(v, s, QUALITATIVE_SEED)}"
+        runs=" ".join(f"--run {v}/{s}={checkpoint_of(v, s, QUALITATIVE_SEED)}:{run_hash(v, s, QUALITATIVE_SEED)}"
                       for v, s in _scm_runs()),
         grid=" ".join(f"{v}/{s}" for v, s in _grid_runs()),
     log:

@@ -3,6 +3,8 @@
 # target) asks for the page *and* every results table: Snakemake does not rebuild a deleted intermediate
 # file when the files that depend on it are up to date, and the tables are what users read.
 
+from report.outputs import FIGURES as REPORT_FIGURES  # noqa: E402
+
 
 rule report:
     input:

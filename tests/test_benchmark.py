@@ -318,6 +318,7 @@ def test_the_training_benchmark_counts_the_flops_of_the_batches_it_timed(tmp_pat
 
     from pipelines.benchmarking.measure import PeakMemory
     from pipelines.benchmarking.training import TrainBenchSettings, _fresh_trainer, measure_stage
+    from pipelines.experiment.stages import MAIN_ONLY
     from pipelines.training.data import IterationBatches, build_clip_dataset
     from tests.test_train import write_config
 
@@ -326,7 +327,7 @@ def test_the_training_benchmark_counts_the_flops_of_the_batches_it_timed(tmp_pat
     settings = TrainBenchSettings(variants=["gvos_scm"], stages=["main"], iterations=3, warmup=1, device="cpu")
     row = measure_stage(config, path, "gvos_scm", "main", settings, PeakMemory("cpu"))
     trainer, stage_cfg = _fresh_trainer(config, "gvos_scm", "main", torch.device("cpu"))
-    batches = IterationBatches(build_clip_dataset("main", stage_cfg, config["data"], path, seed=0), stage_cfg, 0, 0)
+    batches = IterationBatches(build_clip_dataset(MAIN_ONLY, stage_cfg, config["data"], path, seed=0), stage_cfg, 0, 0)
     counts = []
     for iteration in range(1, 4):
         with FlopCounterMode(display=False) as counter:

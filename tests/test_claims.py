@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from pipelines import claims
-from pipelines.claims import paired_bootstrap, paired_matrix, unpaired_bootstrap, verdict
+from pipelines.claims import paired_matrix, verdict
+from pipelines.intervals import paired_bootstrap, paired_interval, unpaired_bootstrap
 
 
 def test_one_seed_two_sequences_gives_the_hand_derived_interval():
@@ -141,7 +142,7 @@ def test_the_claims_interval_covers_the_truth_at_3_and_5_seeds(seeds):
     draws, covered, covered_old = 400, 0, 0
     for index in range(draws):
         diffs, objects = simulated_claim(rng, seeds)
-        _, low, high = claims.paired_interval(diffs, objects, samples=300, seed=index)
+        _, low, high = paired_interval(diffs, objects, samples=300, seed=index)
         covered += low <= 10.0 <= high
         _, low, high = paired_bootstrap(diffs, objects, samples=300, seed=index)
         covered_old += low <= 10.0 <= high

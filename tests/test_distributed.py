@@ -36,6 +36,7 @@ def one_step(data_root: str, rank: int, world: int) -> dict:
     """One Trainer step on this rank's slice of iteration 0's global batch; returns the loss and its parts
     (means over the ranks), the gradients (DDP-averaged) and the BatchNorm running statistics."""
     from methods import variants
+    from pipelines.experiment.stages import MAIN_ONLY
     from pipelines.training.data import IterationBatches, build_clip_dataset
     from pipelines.training.trainer import Trainer
     from tests.tiny_model import TINY_MODEL
@@ -43,7 +44,7 @@ def one_step(data_root: str, rank: int, world: int) -> dict:
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)  # float32 rounding flips a ReLU here and there: see the module doc
     stage = _stage()
-    clips = build_clip_dataset("main", stage, {"davis": str(Path(data_root) / "DAVIS")}, None, 0)
+    clips = build_clip_dataset(MAIN_ONLY, stage, {"davis": str(Path(data_root) / "DAVIS")}, None, 0)
     torch.manual_seed(0)
     model = variants.build_model("gvos_scm", dict(TINY_MODEL, freeze_bn=False))
     for module in model.modules():

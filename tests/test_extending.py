@@ -60,7 +60,7 @@ def test_the_worked_example_end_to_end(tmp_path, smoke_data, linear_readout, f2x
 
     # trains one iteration (a variant of the config, with the new readout)
     run = tmp_path / "runs" / "linear_read" / "main_only" / "seed0"
-    assert run_in_process(["--config", str(config_path), "--variant", "linear_read", "--stage", "main",
+    assert run_in_process(["--config", str(config_path), "--variant", "linear_read", "--stage", "main_only",
                            "--out", str(run)]) == 0
 
     # predicts, and the evaluation has the new metric

@@ -111,14 +111,14 @@ def trained(tmp_path_factory, smoke_data):
     root = tmp_path_factory.mktemp("trained")
     config = write_config(root / "c.yaml", smoke_data, iterations=1)
     for variant in ("gvos_scm", "stm_read"):
-        run_in_process(["--config", str(config), "--variant", variant, "--stage", "main", "--out",
+        run_in_process(["--config", str(config), "--variant", variant, "--stage", "main_only", "--out",
                         str(root / variant), "--seed", "0"])
     return root, config
 
 
 @pytest.mark.parametrize(("flags", "says"), [
     (["--variant", "stm_read"], "variant 'gvos_scm' (expected 'stm_read')"),
-    (["--stage", "full"], "stage 'main' (expected 'full')"),
+    (["--stage", "full"], "stage 'main_only' (expected 'full')"),
     (["--seed", "3"], "seed 0 (expected 3)"),
     (["--config-hash", "0123456789ab"], "(expected '0123456789ab')"),
 ])
@@ -141,7 +141,7 @@ def test_predict_accepts_the_checkpoint_it_was_told_about(trained, smoke_data, t
     root, config = trained
     chash = run_hash(yaml.safe_load(config.read_text()), "stm_read", "main_only", 0)
     assert predict.main(["--config", str(config), "--checkpoint", str(root / "stm_read" / "checkpoint.pt"),
-                         "--variant", "stm_read", "--stage", "main", "--seed", "0", "--config-hash", chash,
+                         "--variant", "stm_read", "--stage", "main_only", "--seed", "0", "--config-hash", chash,
                          "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017", "--out",
                          str(tmp_path / "pred"), "--device", "cpu"]) == 0
 
@@ -188,7 +188,7 @@ def test_unwritable_train_and_predict_out(tmp_path, smoke_data, capsys, monkeypa
     blocked.mkdir()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == blocked else real_access(p, mode))
-    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out",
                          str(blocked / "run")], capsys, names=str(blocked / "run"), says="not writable",
             keep=[tmp_path])
     refused(predict.main, ["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset",
@@ -270,7 +270,7 @@ def test_train_rejects_bad_configs_before_writing(tmp_path, smoke_data, capsys, 
     change(data)
     config.write_text(yaml.safe_dump(data))
     out = tmp_path / "run"
-    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain", "--out", str(out),
+    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain_only", "--out", str(out),
                          "--device", "cpu"], capsys, names="", says=says, keep=[tmp_path])
     assert not out.exists()
 
@@ -278,7 +278,7 @@ def test_train_rejects_bad_configs_before_writing(tmp_path, smoke_data, capsys, 
 def test_config_that_is_not_yaml(tmp_path, capsys):
     config = tmp_path / "c.yaml"
     config.write_text("model: [unclosed\n")
-    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out",
                          str(tmp_path / "run")], capsys, names=str(config), says="not valid YAML", keep=[tmp_path])
 
 
@@ -298,7 +298,7 @@ def test_outputs_get_the_permissions_of_the_users_umask(tmp_path, smoke_data):
     old = os.umask(0o022)
     try:
         config = write_config(tmp_path / "c.yaml", smoke_data, iterations=2, checkpoint_every=1)
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out",
                         str(tmp_path / "run")])
         predict.main(["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
                       "--out", str(tmp_path / "pred")])
@@ -323,7 +323,7 @@ def test_sigint_then_rerun_finishes_with_the_same_weights(tmp_path, smoke_data):
     from tests.test_train import cli, write_config
 
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=10, checkpoint_every=2)
-    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--device", "cpu", "--threads", "1"]
+    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--device", "cpu", "--threads", "1"]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     subprocess.run(cli(*argv, "--out", str(tmp_path / "reference")), cwd=REPO, env=env, check=True,
                    capture_output=True)
@@ -355,7 +355,7 @@ def test_train_overwrite_through_a_symlink_to_the_dataset_is_refused(tmp_path, s
     link = tmp_path / "link"
     link.symlink_to(data / "DAVIS")
     for out in (link, data / "DAVIS" / "JPEGImages" / ".."):
-        refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
+        refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out),
                              "--overwrite", "--device", "cpu"], capsys, names="DAVIS", says="is the input",
                 keep=[data])
 
@@ -394,7 +394,7 @@ def test_non_finite_loss_stops_training_with_exit_2_and_keeps_the_last_good_stat
 
     monkeypatch.setattr(methods.losses, "total_loss", diverging)
     out = tmp_path / "run"
-    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out), "--device",
+    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out), "--device",
             "cpu", "--threads", "1"]
     capsys.readouterr()
     try:
@@ -404,7 +404,7 @@ def test_non_finite_loss_stops_training_with_exit_2_and_keeps_the_last_good_stat
         torch.use_deterministic_algorithms(False)
     err = capsys.readouterr().err.strip().split("\r")[-1].splitlines()[-1]  # after the progress bar
     assert exit_info.value.code == 2
-    assert err.startswith(f"error: {out}: gvos_scm/main seed 0: training diverged: non-finite loss at iteration 3")
+    assert err.startswith(f"error: {out}: gvos_scm/main_only seed 0: training diverged: non-finite loss at iteration 3")
     assert "train.main.lr" in err and "last good state" in err
     assert not (out / "checkpoint.pt").exists()
     state = load_torch_file(out / "state.pt")
@@ -414,6 +414,7 @@ def test_non_finite_loss_stops_training_with_exit_2_and_keeps_the_last_good_stat
 
 def test_non_finite_gradient_is_refused_before_the_optimiser_step(smoke_data):
     from methods import variants
+    from pipelines.experiment.stages import MAIN_ONLY
     from pipelines.training.config import TrainConfig
     from pipelines.training.data import IterationBatches, build_clip_dataset
     from pipelines.training.trainer import NonFiniteTraining, Trainer
@@ -421,7 +422,7 @@ def test_non_finite_gradient_is_refused_before_the_optimiser_step(smoke_data):
 
     stage = TrainConfig.from_dict({"main": {"iterations": 2, "batch_size": 1, "crop": [32, 48], "num_frames": 3,
                                             "max_objects": 2, "datasets": ["davis2017"]}}).main
-    clips = build_clip_dataset("main", stage, {"davis": str(smoke_data / "DAVIS")}, None, 0)
+    clips = build_clip_dataset(MAIN_ONLY, stage, {"davis": str(smoke_data / "DAVIS")}, None, 0)
     trainer = Trainer(variants.build_model("gvos_scm", dict(TINY_MODEL)), stage, torch.device("cpu"))
     param = trainer.params[0]
     param.register_hook(lambda grad: grad * float("nan"))
@@ -537,7 +538,7 @@ def test_a_job_that_runs_on_this_machines_gpu_declares_one(monkeypatch):
     assert runtime.job_gpus(2, "auto", local_gpus=4) == 2
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert runtime.visible_gpus() == 0
-    common = (REPO / "rules" / "common.smk").read_text()
+    common = (REPO / "rules" / "resources.smk").read_text()
     assert 'workflow.register_resource("gpu", LOCAL_GPUS)' in common
     assert "gpu=job_gpus(" in common
 

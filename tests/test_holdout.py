@@ -80,7 +80,7 @@ def test_training_validates_on_the_holdout_split_with_every_column(tmp_path, smo
     text = config.read_text().replace("datasets:", "holdout_split: holdout\n    validate_every: 1\n    datasets:")
     config.write_text(text)
     out = tmp_path / "run"
-    assert run_in_process(["--config", str(config), "--variant", variant, "--stage", "main", "--out", str(out)]) == 0
+    assert run_in_process(["--config", str(config), "--variant", variant, "--stage", "main_only", "--out", str(out)]) == 0
     checks = pd.read_csv(out / "validation.csv")
     assert list(checks.columns) == VALIDATION_COLUMNS and list(checks["iteration"]) == [1, 2]
     holdout_objects = sum(len(DavisDataset(smoke_data / "DAVIS", "2017", "holdout").load_video(n).objects)
@@ -114,7 +114,7 @@ def test_train_scm_init_spotlight_reaches_the_network_trained_from_scratch(tmp_p
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1, scm_init="spotlight")
     config.write_text(config.read_text().replace("lr: 0.001", "lr: 1.0e-09"))
     out = tmp_path / "run"
-    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain",
+    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain_only",
                            "--out", str(out)]) == 0
     weights = load_torch_file(out / "checkpoint.pt")["state_dict"]
     assert float(weights["scm.conv.bias"]) == pytest.approx(float(torch.logit(torch.tensor(0.12))), abs=1e-4)

@@ -72,7 +72,7 @@ def test_trained_checkpoint_predicts(tmp_path, smoke_data):
     from tests.test_train import run_in_process, write_config
 
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
-    run_in_process(["--config", str(config), "--variant", "stm_read", "--stage", "main", "--out", str(tmp_path / "r")])
+    run_in_process(["--config", str(config), "--variant", "stm_read", "--stage", "main_only", "--out", str(tmp_path / "r")])
     out = tmp_path / "pred"
     predict.main(["--config", str(config), "--checkpoint", str(tmp_path / "r" / "checkpoint.pt"), "--data",
                   str(smoke_data / "DAVIS"), "--dataset", "davis2017", "--out", str(out), "--device", "cpu"])

@@ -202,9 +202,9 @@ def test_probes_of_a_checkpoint_score_like_its_prediction(tmp_path, smoke_data):
     from tests.test_train import run_in_process, write_config
 
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
-    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(tmp_path / "r")])
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(tmp_path / "r")])
     model = ["--config", str(config), "--checkpoint", str(tmp_path / "r" / "checkpoint.pt"), "--variant", "gvos_scm",
-             "--stage", "main", "--seed", "0", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
+             "--stage", "main_only", "--seed", "0", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
              "--device", "cpu"]
     predict.main([*model, "--out", str(tmp_path / "pred")])
     collect.main(["evaluate", "--config", str(config), "--dataset", "davis2017", "--gt", str(smoke_data / "DAVIS"),

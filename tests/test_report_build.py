@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.experiment.paper import PAPER_FILES, default_paper_dir
 from report.build import build, main
-from report.paper import PAPER_FILES, default_paper_dir
 from report.style import TWO_COLUMN_IN
 
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
@@ -175,7 +175,7 @@ def test_a_paper_folder_without_the_papers_tables_is_refused(tmp_path):
 
 def test_report_renders_without_any_results(tmp_path, monkeypatch):
     import report.build
-    from report.paper import PAPER_FILES
+    from pipelines.experiment.paper import PAPER_FILES
 
     results, out = tmp_path / "results", tmp_path / "build"
     results.mkdir()

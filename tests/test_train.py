@@ -59,11 +59,11 @@ def cli(*args: str, **kwargs) -> list[str]:
 def test_pretrain_then_full_writes_the_run_folder(tmp_path, smoke_data, capsys):
     config = write_config(tmp_path / "c.yaml", smoke_data)
     pre = tmp_path / "pre"
-    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain",
+    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain_only",
                            "--out", str(pre)]) == 0
     ckpt = load_checkpoint(pre / "checkpoint.pt")
     assert set(CHECKPOINT_KEYS) <= set(ckpt)
-    assert (ckpt["variant"], ckpt["stage"], ckpt["iteration"], ckpt["seed"]) == ("gvos_scm", "pretrain", 3, 0)
+    assert (ckpt["variant"], ckpt["stage"], ckpt["iteration"], ckpt["seed"]) == ("gvos_scm", "pretrain_only", 3, 0)
     assert not (pre / "state.pt").exists()
     effective = yaml.safe_load((pre / "config.yaml").read_text())
     assert effective["run"]["variant"] == "gvos_scm" and effective["train"]["pretrain"]["iterations"] == 3
@@ -96,7 +96,7 @@ def test_same_seed_same_weights_different_seed_different(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=2)
     weights = []
     for name, workers, seed in (("a", "0", "0"), ("b", "1", "0"), ("c", "0", "1")):
-        run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "main", "--out",
+        run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "main_only", "--out",
                         str(tmp_path / name), "--seed", seed, "--workers", workers])
         weights.append(load_checkpoint(tmp_path / name / "checkpoint.pt")["state_dict"])
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
@@ -106,7 +106,7 @@ def test_same_seed_same_weights_different_seed_different(tmp_path, smoke_data):
 def test_interrupted_run_resumes_to_identical_weights(tmp_path, smoke_data, monkeypatch):
     """In-process version of the kill test (fast): the run dies right after its first state file."""
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=5, checkpoint_every=2)
-    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main"]
+    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only"]
     run_in_process([*argv, "--out", str(tmp_path / "reference")])
 
     real_save = train.save_atomic
@@ -132,7 +132,7 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path, smoke_data, monk
 @pytest.mark.slow
 def test_sigkill_then_rerun_resumes_to_identical_weights(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=10, checkpoint_every=2)
-    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main"]
+    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only"]
     env = dict(os.environ, PYTHONPATH=str(REPO))
 
     reference = tmp_path / "reference"
@@ -166,7 +166,7 @@ def test_sigkill_then_rerun_resumes_to_identical_weights(tmp_path, smoke_data):
 def test_unknown_train_key_fails_before_writing(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, learning_rate=0.1)
     out = tmp_path / "run"
-    result = subprocess.run(cli("--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)),
+    result = subprocess.run(cli("--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)),
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2
     assert "learning_rate" in result.stderr
@@ -180,14 +180,14 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path, smoke_data):
     config.write_text(yaml.safe_dump(data))
     out = tmp_path / "run"
     with pytest.raises(DataError, match="nowhere.*does not exist"):
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain", "--out", str(out)])
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain_only", "--out", str(out)])
     assert not out.exists()
 
 
 def test_init_from_another_variant_is_refused(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
     pre = tmp_path / "pre"
-    run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "pretrain", "--out", str(pre)])
+    run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "pretrain_only", "--out", str(pre)])
     out = tmp_path / "full"
     with pytest.raises(CheckpointError, match="variant 'no_scm' \\(expected 'gvos_scm'\\)"):
         run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "full",
@@ -200,7 +200,7 @@ def test_init_from_another_variant_is_refused(tmp_path, smoke_data):
 def test_init_with_another_model_config_is_refused(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
     pre = tmp_path / "pre"
-    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain", "--out", str(pre)])
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "pretrain_only", "--out", str(pre)])
     wider = yaml.safe_load(config.read_text())
     wider["model"]["key_dim"] = 16
     (tmp_path / "wider.yaml").write_text(yaml.safe_dump(wider))
@@ -214,13 +214,13 @@ def test_init_with_another_model_config_is_refused(tmp_path, smoke_data):
 def test_changed_config_does_not_resume_or_overwrite(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
     out = tmp_path / "run"
-    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)])
     before = (out / "checkpoint.pt").read_bytes()
     with pytest.raises(DataError, match="another config"):
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out),
                         "--seed", "5"])
     assert (out / "checkpoint.pt").read_bytes() == before
-    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out),
                     "--seed", "5", "--overwrite"])
     assert load_checkpoint(out / "checkpoint.pt")["seed"] == 5
 
@@ -235,7 +235,7 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path, smoke_data):
     settings = yaml.safe_load(config.read_text())
     settings["train"]["main"]["batch_size"] = 4
     config.write_text(yaml.safe_dump(settings))
-    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main"]
+    argv = ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only"]
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                              "-m", "pipelines.train", *argv, "--out", str(tmp_path / "ddp")],
@@ -278,11 +278,11 @@ def test_checkpoint_carries_the_workflow_run_hash(tmp_path, smoke_data):
     """The identity prediction checks: the workflow's run hash of (config, variant, stage, seed)."""
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
     out = tmp_path / "run"
-    run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "main", "--out", str(out),
+    run_in_process(["--config", str(config), "--variant", "no_scm", "--stage", "main_only", "--out", str(out),
                     "--seed", "4"])
     ckpt = load_checkpoint(out / "checkpoint.pt")
     expected = run_hash(yaml.safe_load(config.read_text()), "no_scm", "main_only", 4)
-    assert (ckpt["variant"], ckpt["stage"], ckpt["seed"], ckpt["config_hash"]) == ("no_scm", "main", 4, expected)
+    assert (ckpt["variant"], ckpt["stage"], ckpt["seed"], ckpt["config_hash"]) == ("no_scm", "main_only", 4, expected)
     assert (out / MARKER).is_file()
 
 
@@ -292,10 +292,10 @@ def test_a_foreign_folder_is_never_trained_into(tmp_path, smoke_data):
     out.mkdir()
     (out / "notes.txt").write_text("important")
     with pytest.raises(DataError, match="not written by this suite"):
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)])
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     with pytest.raises(DataError, match="contains the input"):
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out",
                         str(smoke_data)])
 
 
@@ -306,18 +306,18 @@ def test_frozen_batchnorm_without_backbone_weights_is_refused(tmp_path, smoke_da
     config.write_text(yaml.safe_dump(data))
     out = tmp_path / "run"
     with pytest.raises(ValueError, match="model.weights is not set but model.freeze_bn is true"):
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)])
     assert not out.exists()
     data["train"]["allow_untrained_backbone"] = True
     config.write_text(yaml.safe_dump(data))
-    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)]) == 0
+    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)]) == 0
 
 
 def test_truncated_state_says_how_to_recover(tmp_path, smoke_data):
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
     out = tmp_path / "run"
-    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)])
     (out / "checkpoint.pt").unlink()
     (out / "state.pt").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(DataError, match="delete this file to restart"):
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)])

@@ -72,9 +72,11 @@ def test_lr_schedules():
     assert warm.lr_at(13) < 1e-4
 
 
-def test_stage_lookup():
+def test_each_stage_trains_with_its_schedule():
+    from pipelines.experiment import stages
+
     cfg = TrainConfig.from_dict({"pretrain": {"iterations": 7}, "main": {"iterations": 9}})
-    assert cfg.stage("pretrain").iterations == 7
-    assert cfg.stage("main").iterations == 9 and cfg.stage("full").iterations == 9
+    assert cfg.schedule(stages.stage("pretrain_only")).iterations == 7
+    assert cfg.schedule(stages.stage("main_only")).iterations == 9 and cfg.schedule(stages.FULL).iterations == 9
     with pytest.raises(ValueError, match="unknown stage"):
-        cfg.stage("finetune")
+        stages.stage("finetune")

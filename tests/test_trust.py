@@ -54,7 +54,7 @@ def trained(tmp_path_factory, smoke_data):
 
     root = tmp_path_factory.mktemp("trusted")
     config = write_config(root / "c.yaml", smoke_data, iterations=1)
-    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+    run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out",
                     str(root / "run"), "--seed", "0"])
     return root / "run" / "checkpoint.pt", config
 
@@ -99,7 +99,7 @@ def test_train_refuses_to_resume_from_a_state_carrying_a_payload(trained, tmp_pa
     write_marker(out, train.TRAIN_STEP)
     marker = tmp_path / "payload-ran"
     torch.save({"config_hash": "x", "rng": Payload(marker)}, out / train.STATE)
-    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
+    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out),
                          "--device", "cpu", "--threads", "1"], capsys, names=str(out / train.STATE),
             says="refused: the file holds pickled Python objects", keep=[tmp_path])
     assert not marker.exists()
@@ -115,12 +115,12 @@ def test_train_resumes_from_its_own_state_with_safe_loading(smoke_data, tmp_path
     real_finish = train.finish
     train.finish = lambda *args: None  # stop before the final checkpoint: state.pt stays
     try:
-        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out", str(out)])
+        run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out)])
     finally:
         train.finish = real_finish
     state = read_file(out / train.STATE)
     assert state["iteration"] == 2 and isinstance(state["rng"]["numpy"][1], torch.Tensor)
-    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+    assert run_in_process(["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out",
                            str(out)]) == 0
     assert (out / "checkpoint.pt").is_file()
 
@@ -168,7 +168,7 @@ def test_backbone_weights_carrying_a_payload_are_refused(tmp_path, smoke_data, c
     data = yaml.safe_load(config.read_text())
     data["model"]["weights"] = str(weights)
     config.write_text(yaml.safe_dump(data))
-    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main", "--out",
+    refused(train.main, ["--config", str(config), "--variant", "gvos_scm", "--stage", "main_only", "--out",
                          str(tmp_path / "run"), "--device", "cpu", "--threads", "1"], capsys, names=str(weights),
             says="refused: the file holds pickled Python objects", keep=[tmp_path])
     assert not marker.exists()
@@ -291,7 +291,7 @@ def test_the_generator_never_replaces_a_folder_above_the_working_directory(check
 
 
 def test_train_never_empties_the_working_directory(checkout, trained, capsys):
-    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main", "--out", ".",
+    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main_only", "--out", ".",
                          "--overwrite", "--device", "cpu", "--threads", "1"], capsys, names=str(checkout),
             says="is the working directory", keep=[checkout])
 
@@ -328,7 +328,7 @@ def test_train_never_writes_into_a_prediction_folder(trained, smoke_data, tmp_pa
     pred = tmp_path / "pred"
     assert predict.main(["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset",
                          "davis2017", "--out", str(pred)]) == 0
-    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main", "--out", str(pred),
+    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(pred),
                          "--overwrite", "--device", "cpu", "--threads", "1"], capsys, names=str(pred),
             says="written by the suite's predict step", keep=[pred])
 
@@ -349,7 +349,7 @@ def test_a_second_training_into_the_same_folder_is_refused(trained, tmp_path, ca
     out = tmp_path / "run"
     holder = OutputLock(out)  # another training writing this run folder now
     try:
-        refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main", "--seed", "1",
+        refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main_only", "--seed", "1",
                              "--out", str(out), "--device", "cpu", "--threads", "1"], capsys, names=str(out),
                 says=f"another process (host {os.uname().nodename}, pid {os.getpid()}) is writing", keep=[tmp_path])
     finally:
@@ -543,7 +543,7 @@ def test_resuming_a_state_of_other_code_names_the_file(trained, tmp_path, capsys
         content = {f"renamed.{key}": value for key, value in content.items()}
     state |= {"model": content, "optimizer": {"state": {}, "param_groups": []}, "scaler": {}}
     torch.save(state, out / train.STATE)
-    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main", "--out", str(out),
+    refused(train.main, ["--config", str(trained[1]), "--variant", "gvos_scm", "--stage", "main_only", "--out", str(out),
                          "--device", "cpu", "--threads", "1"], capsys, names=str(out / train.STATE),
             says="cannot resume from this state", keep=[out])
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from pipelines.experiment import stages
+
 FIRST_TIMED_ITERATION = 10
 
 
@@ -46,8 +48,8 @@ def write_config(repo: Path, data: Path, iterations: int, path: Path, precision:
         config["train"]["amp"] = amp
     if "threads" in config["train"]:  # older checkouts: threads and device lived in the train section
         config["train"].update(threads=1, device="cpu")
-    for stage in ("pretrain", "main"):
-        config["train"][stage]["iterations"] = iterations
+    for schedule in stages.SCHEDULES:
+        config["train"][schedule]["iterations"] = iterations
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -62,6 +64,15 @@ def one_cpu_thread_flags(repo: Path) -> list[str]:
     help_text = subprocess.run([sys.executable, "-m", "pipelines.train", "--help"], cwd=repo, env=checkout_env(repo),
                                capture_output=True, text=True).stdout
     return ["--threads", "1", "--device", "cpu"] if "--threads" in help_text else []
+
+
+def stage_name(repo: Path, schedule: str) -> str:
+    """The checkout's ``--stage`` for training ``schedule`` from scratch: older checkouts named the stage
+    by its schedule (``main``), newer ones by the experiment's stage (``main_only``)."""
+    help_text = subprocess.run([sys.executable, "-m", "pipelines.train", "--help"], cwd=repo, env=checkout_env(repo),
+                               capture_output=True, text=True).stdout
+    stage = stages.from_scratch(schedule).name
+    return stage if stage in help_text else schedule
 
 
 def seconds_per_iteration(repo: Path, config: Path, flags: list[str], variant: str, stage: str,
@@ -81,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", type=Path, default=Path("."), help="the new checkout (default: this one)")
     parser.add_argument("--data", type=Path, default=Path("data/synthetic"), help="synthetic data root")
     parser.add_argument("--variant", default="gvos_scm")
-    parser.add_argument("--stage", default="main", choices=["pretrain", "main"])
+    parser.add_argument("--stage", default="main", choices=stages.SCHEDULES, help="the schedule trained from scratch")
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
@@ -98,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         checkouts = {}
         for name, repo in (("old", args.old.resolve()), ("new", args.new.resolve())):
             config = write_config(repo, data, args.iterations, work / f"{name}.yaml", args.precision)
-            checkouts[name] = (repo, config, one_cpu_thread_flags(repo))
+            checkouts[name] = (repo, config, one_cpu_thread_flags(repo), stage_name(repo, args.stage))
         for round_index in range(args.rounds):
             order = ("old", "new") if round_index % 2 == 0 else ("new", "old")
             for name in order:
-                repo, config, flags = checkouts[name]
-                value = seconds_per_iteration(repo, config, flags, args.variant, args.stage,
+                repo, config, flags, stage = checkouts[name]
+                value = seconds_per_iteration(repo, config, flags, args.variant, stage,
                                               work / f"{name}{round_index}")
                 times[name].append(value)
                 print(f"round {round_index} {name}: {value:.3f} s/iteration", flush=True)

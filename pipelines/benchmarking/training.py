@@ -29,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from pipelines.benchmarking.breakdown import SectionClock
 from pipelines.benchmarking.measure import PeakMemory
 from pipelines.benchmarking.peaks import conv_peak_gflops, fp32_precision_in_force, matmul_peak_gflops
+from pipelines.experiment import stages
 from pipelines.provenance import provenance, section_hash
 from pipelines.training.trainer import STEP_SECTIONS
 
@@ -61,7 +62,7 @@ def _fresh_trainer(config: dict, variant: str, stage: str, device: torch.device)
 
     configure_torch(device)
     train_cfg = TrainConfig.from_dict(config.get("train"))
-    stage_cfg = train_cfg.stage(stage)
+    stage_cfg = train_cfg.schedule(stages.from_scratch(stage))
     seed_everything(0)
     model = variants.build_model(variant, config.get("model"), variants.variant_defs(config))
     return Trainer(model, stage_cfg, device, train_cfg.amp), stage_cfg
@@ -84,7 +85,7 @@ def measure_stage(config: dict, config_path: Path | None, variant: str, stage: s
 
     device = torch.device(settings.device)
     trainer, stage_cfg = _fresh_trainer(config, variant, stage, device)
-    clips = build_clip_dataset(stage, stage_cfg, config.get("data") or {}, config_path, seed=0)
+    clips = build_clip_dataset(stages.from_scratch(stage), stage_cfg, config.get("data") or {}, config_path, seed=0)
     total = settings.warmup + settings.iterations
     if stage_cfg.iterations < total:
         stage_cfg.iterations = total  # the schedule's length only bounds the batches drawn here

@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from methods.inference import is_amp_setting
+from pipelines.experiment import datasets
+from pipelines.experiment.datasets import HOLDOUT_DATASET
+from pipelines.experiment.stages import Stage
 
 LR_SCHEDULES = ("constant", "cosine")
 SCM_INITS = ("default", "spotlight")
 MAX_LR = 1.0  # the schema's bound too: no Adam recipe of this network trains above it
-MAIN_DATASETS = ("davis2017", "davis2016", "youtubevos")
 SKIP_UNITS = ("iterations", "epochs")
 
 
@@ -144,14 +146,16 @@ class MainStageConfig(StageConfig):
         if self.validate_every and not self.has_holdout:
             raise ValueError(f"{where}.validate_every: needs held-out videos ({where}.holdout > 0 or "
                              f"{where}.holdout_split)")
-        if self.holdout and "davis2017" not in self.datasets:
-            raise ValueError(f"{where}.holdout: the held-out videos come from davis2017, which is not trained on")
+        if self.holdout and HOLDOUT_DATASET not in self.datasets:
+            raise ValueError(f"{where}.holdout: the held-out videos come from {HOLDOUT_DATASET}, which is not "
+                             "trained on")
         self.max_skip.validate(f"{where}.max_skip")
         if not self.datasets:
-            raise ValueError(f"{where}.datasets: name at least one of {', '.join(MAIN_DATASETS)}")
-        for name in self.datasets:
-            if name not in MAIN_DATASETS:
-                raise ValueError(f"{where}.datasets: {name!r} is not one of {', '.join(MAIN_DATASETS)}")
+            raise ValueError(f"{where}.datasets: name at least one of {', '.join(datasets.names())}")
+        unknown = [name for name in self.datasets if name not in datasets.DATASETS]
+        if unknown:
+            raise ValueError(f"{where}.datasets: {unknown[0]!r} is not a registered dataset (registered: "
+                             f"{', '.join(datasets.names())})")
 
     @property
     def has_holdout(self) -> bool:
@@ -199,13 +203,9 @@ class TrainConfig:
                 "to a local ImageNet ResNet state dict, or model.freeze_bn: false, or "
                 "train.allow_untrained_backbone: true to train this way anyway.")
 
-    def stage(self, name: str) -> StageConfig:
-        """Schedule for a CLI stage: ``pretrain`` -> pretrain, ``main`` / ``full`` -> main."""
-        if name == "pretrain":
-            return self.pretrain
-        if name in ("main", "full"):
-            return self.main
-        raise ValueError(f"unknown stage {name!r}: expected pretrain, main or full")
+    def schedule(self, stage: Stage) -> StageConfig:
+        """The schedule a stage trains with: ``train.pretrain`` or ``train.main`` (``Stage.schedule``)."""
+        return getattr(self, stage.schedule)
 
 
 _NESTED = {"pretrain": StageConfig, "main": MainStageConfig, "max_skip": MaxSkipSchedule}

@@ -14,20 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipelines.data.roots import DATASET_ROOT_KEY, dataset_roots
+from pipelines.data import clips
+from pipelines.data.coco import CocoImages
+from pipelines.experiment import datasets
+from pipelines.experiment.datasets import HOLDOUT_DATASET, PRETRAIN_ROOT_KEY
+from pipelines.experiment.roots import dataset_root
+from pipelines.experiment.stages import Stage
 from pipelines.files import DataError
 from pipelines.training.config import StageConfig
-
-
-def dataset_root(data_section: dict, key: str, config_path: Path | None) -> Path:
-    root = dataset_roots(data_section)[key]
-    if not root:
-        raise DataError(config_path, f"data.{key} is not set (and data.synthetic is not set): "
-                                     "the training datasets need it")
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(root, f"dataset folder does not exist (data.{key} in {config_path})")
-    return root
 
 
 def holdout_names(stage_cfg: StageConfig, data_section: dict, config_path: Path | None) -> list[str]:
@@ -35,9 +29,8 @@ def holdout_names(stage_cfg: StageConfig, data_section: dict, config_path: Path 
     count = getattr(stage_cfg, "holdout", 0)
     if not count:
         return []
-    from pipelines.data.davis import DavisDataset
-
-    names = DavisDataset(dataset_root(data_section, "davis", config_path), year="2017", split="train").sequences
+    holdout = datasets.get(HOLDOUT_DATASET)
+    names = holdout.reader(dataset_root(data_section, holdout.root_key, config_path), holdout.split("train")).sequences
     problem = holdout_problem(count, len(names))
     if problem:
         raise DataError(config_path, problem)
@@ -50,51 +43,44 @@ def validation_set(stage_cfg: StageConfig, data_section: dict, config_path: Path
     split = getattr(stage_cfg, "holdout_split", None)
     if not split:
         return "train", holdout_names(stage_cfg, data_section, config_path)
-    from pipelines.data.davis import DavisDataset
-
-    root = dataset_root(data_section, "davis", config_path)
-    if not (root / "ImageSets" / "2017" / f"{split}.txt").is_file():
-        raise DataError(root / "ImageSets" / "2017" / f"{split}.txt",
-                        f"train.main.holdout_split: {split!r} names no DAVIS-2017 split list here (a real DAVIS "
-                        "root has none: set holdout_split: null and holdout: N to hold out N train videos)")
-    return split, DavisDataset(root, year="2017", split=split).sequences
+    holdout = datasets.get(HOLDOUT_DATASET)
+    root = dataset_root(data_section, holdout.root_key, config_path)
+    listing = root / "ImageSets" / holdout.year / f"{split}.txt"
+    if not listing.is_file():
+        raise DataError(listing, f"train.main.holdout_split: {split!r} names no {holdout.title} split list here "
+                                 "(a real DAVIS root has none: set holdout_split: null and holdout: N to hold out N "
+                                 "train videos)")
+    return split, holdout.reader(root, split).sequences
 
 
 def holdout_problem(count: int, videos: int) -> str | None:
-    """Why holding out ``count`` of ``videos`` DAVIS-2017 train videos is refused, or None (the workflow's
-    dry run asks the same before the data exist)."""
+    """Why holding out ``count`` of ``videos`` train videos of the holdout dataset is refused, or None (the
+    workflow's dry run asks the same before the data exist)."""
     if count >= videos:
-        return (f"train.main.holdout: {count} held-out videos leave none of the {videos} DAVIS-2017 train "
+        return (f"train.main.holdout: {count} held-out videos leave none of the {videos} "
+                f"{datasets.get(HOLDOUT_DATASET).title} train "
                 "videos to train on")
     return None
 
 
-def build_clip_dataset(stage: str, stage_cfg: StageConfig, data_section: dict, config_path: Path | None, seed: int):
-    """The clip dataset of a stage: StaticClipDataset over COCO for ``pretrain``, VideoClipDataset over
-    the configured training videos (less the held-out ones) for ``main`` / ``full``. Missing folders
-    raise DataError."""
-    from pipelines.data import clips
-
-    if stage == "pretrain":
-        from pipelines.data.coco import CocoImages
-
-        coco = CocoImages(dataset_root(data_section, "coco", config_path))
+def build_clip_dataset(stage: Stage, stage_cfg: StageConfig, data_section: dict, config_path: Path | None,
+                       seed: int):
+    """The clip dataset of a stage: StaticClipDataset over COCO for the ``pretrain`` schedule,
+    VideoClipDataset over the configured training videos (less the held-out ones) for ``main``. Missing
+    folders raise DataError."""
+    if not stage.on_videos:
+        coco = CocoImages(dataset_root(data_section, PRETRAIN_ROOT_KEY, config_path))
         return clips.StaticClipDataset(coco, num_frames=stage_cfg.num_frames, crop=tuple(stage_cfg.crop),
                                        max_objects=stage_cfg.max_objects, seed=seed)
     videos = []
     held_out = set(holdout_names(stage_cfg, data_section, config_path))
+    holdout_layout = datasets.get(HOLDOUT_DATASET).layout
     for name in stage_cfg.datasets:
-        root = dataset_root(data_section, DATASET_ROOT_KEY[name], config_path)
-        if name.startswith("davis"):
-            from pipelines.data.davis import DavisDataset
-
-            reader = DavisDataset(root, year=name[-4:], split="train")
-        else:
-            from pipelines.data.youtubevos import YouTubeVOSDataset
-
-            reader = YouTubeVOSDataset(root, split="train")
-        videos.extend(v for v in clips.lazy_videos(reader)  # only the sampled frames are read
-                      if not (name.startswith("davis") and v.name in held_out))
+        dataset = datasets.get(name)
+        reader = dataset.reader(dataset_root(data_section, dataset.root_key, config_path), dataset.split("train"))
+        # the held-out videos are left out of every dataset of their layout (DAVIS-2016 train is a part of 2017's)
+        skip = held_out if dataset.layout is holdout_layout else set()
+        videos.extend(v for v in clips.lazy_videos(reader) if v.name not in skip)  # only sampled frames are read
     if not videos:
         raise DataError(config_path, f"no training videos found in {', '.join(stage_cfg.datasets)}")
     return clips.VideoClipDataset(videos, num_frames=stage_cfg.num_frames, max_skip=stage_cfg.max_skip.start,

@@ -15,6 +15,9 @@ import torch
 from pipelines.data.masks import VOID_ID
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.scores import frame_scores
+from pipelines.experiment import datasets
+from pipelines.experiment.datasets import HOLDOUT_DATASET
+from pipelines.experiment.roots import dataset_root
 from pipelines.intervals import bootstrap_interval
 
 VALIDATION_COLUMNS = ["iteration", "J", "F", "J&F", "J&F_low", "J&F_high", "objects", "J&F_single", "J&F_multi",
@@ -22,14 +25,14 @@ VALIDATION_COLUMNS = ["iteration", "J", "F", "J&F", "J&F_low", "J&F_high", "obje
 """validation.csv, one row per check (the gate columns are empty for a network without the SCM)."""
 
 BOOTSTRAP_SAMPLES = 1000
+"""Fewer draws than the tables' intervals: a check inside the training loop, repeated every few iterations."""
 
 
 def load_holdout(data_section: dict, config_path, names: list[str], split: str = "train") -> list:
-    """The held-out videos of DAVIS-2017 ``split``, in memory (VideoSample with their full annotation)."""
-    from pipelines.data.davis import DavisDataset
-    from pipelines.training.data import dataset_root
-
-    reader = DavisDataset(dataset_root(data_section, "davis", config_path), year="2017", split=split)
+    """The held-out videos of the holdout dataset's ``split`` (DAVIS-2017), in memory (VideoSample with their
+    full annotation)."""
+    holdout = datasets.get(HOLDOUT_DATASET)
+    reader = holdout.reader(dataset_root(data_section, holdout.root_key, config_path), split)
     return [reader.load_video(name) for name in names]
 
 
