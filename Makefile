@@ -29,25 +29,25 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
-# the workflow through a real one-node SLURM (scripts/local_slurm.sh; needs root and apt): the executor
+# the workflow through a real one-node SLURM (pipelines/tools/local_slurm.sh; needs root and apt): the executor
 # plugin is installed without touching the pinned torch
 test-slurm: $(STAMP)
 	$(PY) -m pip install -q -e '.[slurm]'
 	$(PY) -m pytest -q -m slurm
 
 report: $(STAMP)
-	$(if $(CONFIG),$(PY) -m pipelines.config_file "$(CONFIG)")
+	$(if $(CONFIG),$(PY) -m pipelines.common.config_file "$(CONFIG)")
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report $(CONFIGFILE_ARGS)
 
 smoke: $(STAMP)
-	$(PY) -m pipelines.config_file config/smoke.yaml
+	$(PY) -m pipelines.common.config_file config/smoke.yaml
 	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report --configfile config/smoke.yaml
 
 figures: $(STAMP)
 	$(PY) -m report.build --results results --out report/build --overwrite
 
 gpu-check: $(STAMP)
-	PYTHON=$(PY) bash scripts/gpu_check.sh
+	PYTHON=$(PY) bash pipelines/tools/gpu_check.sh
 
 clean:
 	rm -rf data runs predictions evaluations probes results/*.csv results/qualitative.npz report/build logs benchmarks

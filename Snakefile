@@ -21,8 +21,8 @@ min_version("8.0")
 # next to this file, so that `--directory` elsewhere still finds the default config
 DEFAULT_CONFIGFILE = os.path.join(workflow.basedir, "config", "config.yaml")
 sys.path.insert(0, workflow.basedir)
-from pipelines.config_file import load_config as _load_config  # noqa: E402
-from pipelines.files import DataError as _DataError  # noqa: E402
+from pipelines.common.config_file import load_config as _load_config  # noqa: E402
+from pipelines.common.files import DataError as _DataError  # noqa: E402
 
 # snakemake's own message for a file that is not YAML does not name it; a --configfile asking for YTE
 # templating (__use_yte__) had its expressions evaluated by snakemake before this file runs: the run stops

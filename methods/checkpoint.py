@@ -6,8 +6,8 @@ Every torch file the suite reads (checkpoint, resumable state, backbone weights)
 would run code when loaded is refused with one line naming it, and no code of it runs.
 
 A checkpoint is a ``torch.save``-d mapping with ``CHECKPOINT_KEYS``: the variant name, the full
-ModelConfig it was built with, the weights, the training stage (``pretrain``, ``main`` or ``full``),
-the iteration count, the seed and ``config_hash`` (``pipelines.provenance.run_hash`` of the run).
+ModelConfig it was built with, the weights, the training stage (``pretrain_only``, ``main_only`` or ``full``),
+the iteration count, the seed and ``config_hash`` (``pipelines.common.provenance.run_hash`` of the run).
 Its *identity* is (variant, stage, seed, config_hash): whoever loads one says which identity it
 expects, and a checkpoint of another run is refused with a message naming both.
 
@@ -101,7 +101,7 @@ def read_checkpoint(path: str | Path, **expected: Any) -> dict[str, Any]:
 
 def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path | None = None):
     """A GVOSNet built from the checkpoint's own ModelConfig, with its weights, in eval mode."""
-    from methods.network import GVOSNet
+    from methods.network import GVOSNet  # here: the network's backbone loads weights through this module
 
     try:
         cfg = ModelConfig.from_dict(dict(ckpt["model_config"]))

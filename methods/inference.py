@@ -28,7 +28,6 @@ it (the benchmark's per-section clock and FLOP counter); None, the default, cost
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -41,6 +40,7 @@ from methods.config import ModelConfig
 from methods.interventions import Intervention
 from methods.modules import soft_aggregate
 from methods.network import GVOSNet, pad_to_multiple
+from methods.precision import amp_dtype
 from methods.variants import build_model, is_learned, model_config
 
 STEP_SECTIONS = ("query_encoder", "readout", "decoder", "memorize")
@@ -48,65 +48,6 @@ STEP_SECTIONS = ("query_encoder", "readout", "decoder", "memorize")
 decoder, refinement, soft aggregation; memorize: memory encoder + memory update."""
 
 SectionHook = Callable[[str], AbstractContextManager]
-
-
-AMP_SETTINGS = ("auto", True, False)
-"""``amp`` as a config or CLI gives it: ``auto`` (mixed precision where the hardware runs it natively:
-float16 on CUDA, bfloat16 on a CPU with AVX512-BF16 or AMX; float32 elsewhere), on, off."""
-
-
-def amp_dtype(device: torch.device) -> torch.dtype:
-    """The autocast precision of mixed-precision runs: float16 on CUDA, bfloat16 on the CPU."""
-    return torch.float16 if torch.device(device).type == "cuda" else torch.bfloat16
-
-
-def is_amp_setting(value: object) -> bool:
-    """One of AMP_SETTINGS as the config spells it (true, false or auto; not 1 or 0)."""
-    return isinstance(value, bool) or value == "auto"
-
-
-@functools.cache
-def _this_cpuinfo() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
-
-
-def cpu_has_native_bfloat16(cpuinfo: str | None = None) -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (x86 flags avx512_bf16 / amx_bf16, Arm bf16).
-    Without it PyTorch emulates bfloat16 matrix products, measured 90x slower than float32 on an AVX2
-    AMD EPYC (docs/findings.md), so ``auto`` trains and predicts in float32 there."""
-    if cpuinfo is None:
-        cpuinfo = _this_cpuinfo()
-    for line in cpuinfo.splitlines():
-        if line.split(":")[0].strip() in ("flags", "Features"):
-            flags = set(line.partition(":")[2].split())
-            return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
-    return False
-
-
-def resolve_amp(setting: str | bool, device: str | torch.device) -> bool:
-    """Whether autocast runs for ``setting`` (one of AMP_SETTINGS; "on"/"off" as CLI spell them) on
-    ``device``. An explicit on is honoured even where it is slow."""
-    if isinstance(setting, str):
-        setting = {"on": True, "true": True, "off": False, "false": False, "auto": "auto"}.get(setting.lower(), setting)
-    if not is_amp_setting(setting):
-        raise ValueError(f"amp: expected auto, true or false, got {setting!r}")
-    if setting != "auto":
-        return setting
-    return torch.device(device).type == "cuda" or cpu_has_native_bfloat16()
-
-
-def emulates_bfloat16(amp: bool, device: str | torch.device) -> bool:
-    """Autocast on a CPU without native bfloat16: PyTorch emulates it, several times slower than float32."""
-    return amp and torch.device(device).type == "cpu" and not cpu_has_native_bfloat16()
-
-
-def precision_name(amp: bool, device: str | torch.device) -> str:
-    """The label of a run's arithmetic in results and checkpoints: float32, bfloat16-amp, float16-amp."""
-    return f"{str(amp_dtype(device)).removeprefix('torch.')}-amp" if amp else "float32"
 
 
 def _check_image(image: Tensor) -> None:
@@ -207,7 +148,7 @@ class InferenceEngine(_Tracker):
             if cfg != model.cfg:
                 raise ValueError(f"engine config {cfg.to_dict()} differs from the model's {model.cfg.to_dict()}")
         self.device = torch.device(device)
-        # channels-last convolutions: about 15% faster steps on the CPU (measured, issue 15)
+        # channels-last convolutions: about 15% faster steps on the CPU (measured; docs/findings.md)
         memory_format = torch.channels_last if channels_last else torch.preserve_format
         self.model = model.to(self.device, memory_format=memory_format).eval()
         self.cfg = model.cfg

@@ -48,7 +48,7 @@ def _blur(x: Tensor) -> Tensor:
     """Separable Gaussian filter of (..., H, W) maps, zero padded, same size.
 
     Two products with banded matrices rather than two single-channel convolutions: the same sums, but
-    the convolutions' backward pass took 30% of a CPU training iteration (measured, issue 15)."""
+    the convolutions' backward pass took 30% of a CPU training iteration (measured; docs/findings.md)."""
     h, w = x.shape[-2:]
     rows = _blur_matrix(h, x.device, x.dtype)
     cols = _blur_matrix(w, x.device, x.dtype)

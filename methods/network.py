@@ -145,9 +145,9 @@ class GVOSNet(nn.Module):
         With refine=False, refined is the coarse map.
 
         Only the object slots that hold an object (``valid``) are encoded, read and decoded; the others
-        (padding up to O) get the constant ``ABSENT_LOGIT``. Their rows used to be computed and thrown
-        away, and entered the batch statistics of the trainable BatchNorms (unless fewer than two slots
-        are valid in the whole batch: BatchNorm needs two rows, so then every slot is computed)."""
+        (padding up to O) get the constant ``ABSENT_LOGIT``: computing their rows would waste the work and
+        put them in the batch statistics of the trainable BatchNorms (unless fewer than two slots are valid
+        in the whole batch: BatchNorm needs two rows, so then every slot is computed)."""
         if frames.dim() != 5 or frames.shape[2] != 3 or frames.shape[1] < 2:
             raise ValueError(f"frames must be (B,T>=2,3,H,W), got {tuple(frames.shape)}")
         b, t = frames.shape[:2]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from methods.config import ModelConfig
+from methods.network import GVOSNet
 
 _PAPER = {"readout": "gcm", "scm": True, "aspp": True, "refine": True}
 
@@ -94,6 +95,4 @@ def build_model(variant: str, base: dict[str, Any] | ModelConfig | None = None, 
     cfg = model_config(variant, base, defs)
     if not is_learned(variant, defs):
         return None
-    from methods.network import GVOSNet
-
     return GVOSNet(cfg)

@@ -28,12 +28,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from methods.variants import catalogue, is_learned, variant_defs
 from pipelines.benchmarking.runner import COLUMNS, run_benchmark
 from pipelines.benchmarking.settings import BenchmarkSettings, merge
 from pipelines.benchmarking.summary import results_table, target_lines
-from pipelines.cli import run_cli
-from pipelines.config_file import load_config
-from pipelines.files import atomic_save, check_output_folder
+from pipelines.benchmarking.training import COLUMNS as TRAIN_COLUMNS
+from pipelines.benchmarking.training import TrainBenchSettings, run_training_benchmark, summary_lines
+from pipelines.common.cli import run_cli
+from pipelines.common.config_file import load_config
+from pipelines.common.files import atomic_save, check_output_folder
+from pipelines.common.runtime import resolve_device, set_threads
+from pipelines.experiment.stages import SCHEDULES
 
 OUTPUT_FILES = ("speed.csv", "memory_vs_t.csv")
 
@@ -62,7 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="CUDA: allow TF32 in both convolutions and matrix products (--no-tf32: in neither; "
                              "default: PyTorch's, TF32 convolutions and IEEE float32 matrix products)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                        help="torch.compile the network's shape-stable parts (pipelines.compiling); the first "
+                        help="torch.compile the network's shape-stable parts (pipelines.common.compiling); the first "
                              "step's time, compiling included, is the first_step_seconds column (default: the "
                              "config's benchmark.compile, else off)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -86,13 +91,11 @@ def write_rows(rows: list[dict], out_dir: str | Path) -> list[Path]:
 
 
 def parse_train_args(argv: list[str]) -> argparse.Namespace:
-    from pipelines.benchmarking.training import STAGES
-
     parser = argparse.ArgumentParser(prog="python -m pipelines.benchmark train",
                                      description="Training iterations per second and where their time goes.")
     parser.add_argument("--config", required=True, help="YAML config: data, model and train sections")
     parser.add_argument("--variants", default="gvos_scm", help="comma-separated variant names")
-    parser.add_argument("--stages", default="main", help=f"comma-separated stages of {', '.join(STAGES)}")
+    parser.add_argument("--stages", default="main", help=f"comma-separated schedules of {', '.join(SCHEDULES)} (each timed from scratch)")
     parser.add_argument("--iterations", type=int, default=10, help="timed iterations per variant and stage")
     parser.add_argument("--warmup", type=int, default=2, help="untimed iterations before them")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -101,20 +104,15 @@ def parse_train_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.variants = [v for v in args.variants.split(",") if v]
     args.stages = [s for s in args.stages.split(",") if s]
-    bad = [s for s in args.stages if s not in STAGES]
+    bad = [s for s in args.stages if s not in SCHEDULES]
     if bad or not args.stages:
-        parser.error(f"--stages: expected some of {', '.join(STAGES)}, got {args.stages}")
+        parser.error(f"--stages: expected some of {', '.join(SCHEDULES)}, got {args.stages}")
     if args.iterations < 1 or args.warmup < 0:
         parser.error("--iterations must be >= 1 and --warmup >= 0")
     return args
 
 
 def train_main(argv: list[str]) -> int:
-    from methods.variants import catalogue, is_learned, variant_defs
-    from pipelines.benchmarking.training import COLUMNS as TRAIN_COLUMNS
-    from pipelines.benchmarking.training import TrainBenchSettings, run_training_benchmark, summary_lines
-    from pipelines.runtime import resolve_device, set_threads
-
     args = parse_train_args(argv)
     config = load_config(args.config)
     defs = variant_defs(config)

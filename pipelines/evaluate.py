@@ -7,19 +7,19 @@ davis2017-evaluation) and YouTube-VOS-style seen/unseen splits.
 writes OUT_DIR/global_results-<split>.csv and OUT_DIR/per-sequence_results-<split>.csv in the
 official format. The Python API (``evaluate_davis``, ``evaluate_youtubevos``) returns an
 ``EvalResult`` of pandas frames. Protocol details: pipelines/evaluation/*.py module docstrings.
-Side-by-side timing against the official evaluator: ``python -m pipelines.evaluation.bench``.
+Side-by-side timing against the official evaluator: ``python -m pipelines.tools.evaluator_bench``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from pipelines.cli import run_cli
+from pipelines.common.cli import run_cli
+from pipelines.common.files import check_output_folder
 from pipelines.evaluation.davis import evaluate_davis
 from pipelines.evaluation.result import EvalResult
 from pipelines.evaluation.youtubevos import evaluate_youtubevos
 from pipelines.experiment.datasets import LAYOUTS
-from pipelines.files import check_output_folder
 
 __all__ = ["EvalResult", "evaluate_davis", "evaluate_youtubevos", "main"]
 

@@ -4,15 +4,16 @@ trained.
 
     python -m pipelines.probes run --checkpoint CKPT --variant V --stage S --seed N --config-hash H \\
         --data DAVIS_ROOT --dataset davis2017 --split val --interventions NAME ... --out PROBE.csv
-    python -m pipelines.probes table --probes PROBE.csv ... --reference per_object.csv ... --out results/probes.csv
+    python -m pipelines.probes table --probes PROBE.csv ... --reference per_object.csv ... --config CFG \\
+        --out results/probes.csv
 
 ``run`` segments the split once per intervention the network has (no SCM: no SCM-mask interventions),
-writes the palette PNGs to a temporary folder beside ``--out``, scores them as ``pipelines.collect
-evaluate`` scores a prediction and writes one row per intervention and object (J&F-Mean, J-Mean,
+writes the palette PNGs to a temporary folder beside ``--out``, scores them as ``pipelines.score``
+scores a prediction and writes one row per intervention and object (J&F-Mean, J-Mean,
 F-Mean in percent). ``table`` joins them with the unmodified model's per-object scores (the workflow's
 own evaluation of the same checkpoint: the same inference, so not recomputed) into results/probes.csv:
 one row per run, seed and intervention with its J&F, J and F, the per-seed difference to the model as
-trained, and the paired interval over seeds and sequences of the claims table (``pipelines.intervals.
+trained, and the paired interval over seeds and sequences of the claims table (``pipelines.common.intervals.
 paired_interval``) for the seed mean of that difference.
 """
 
@@ -26,28 +27,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.cli import run_cli
-from pipelines.config_file import at_least_schema_minimum
+from methods import interventions
+from pipelines.common.cli import run_cli
+from pipelines.common.config_file import load_config
+from pipelines.common.files import atomic_save, check_output_file
+from pipelines.common.runtime import resolve_device, set_threads
 from pipelines.experiment import datasets
-from pipelines.experiment.defaults import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
-from pipelines.files import DataError, atomic_save, check_output_file
-from pipelines.intervals import paired_differences, paired_interval
+from pipelines.experiment.defaults import bootstrap_settings
+from pipelines.predicting.engine import add_model_arguments, build_engine, open_dataset
+from pipelines.predicting.segment import write_predictions
+from pipelines.tables.probes import SCORES, probes_table, read_tables
+from pipelines.tables.scores import per_object_table
 
 log = logging.getLogger("gvos.probes")
 
 PROBED_DATASETS = [name for name, d in datasets.DATASETS.items() if d.layout is datasets.DAVIS]
 """The probes score DAVIS-layout splits (every frame annotated, so the oracle interventions can run)."""
-SCORES = {"J&F": "J&F-Mean", "J": "J-Mean", "F": "F-Mean"}
-"""The probes table's score columns and the per-object columns they are read from."""
-RUN_KEYS = ["variant", "stage", "seed", "dataset", "split"]
-OBJECT_KEYS = ["seed", "sequence", "object"]
-COLUMNS = [*RUN_KEYS, "intervention", "target", "J&F", "J", "F", "reference_J&F", "delta_J&F", "delta_J",
-           "delta_F", "mean_delta_J&F", "ci_low", "ci_high", "n_seeds", "n_objects", "config_hash"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from pipelines.predict import add_model_arguments
-
     parser = argparse.ArgumentParser(prog="python -m pipelines.probes", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="every intervention on one checkpoint -> per-object scores")
@@ -58,10 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     table = commands.add_parser("table", help="per-checkpoint probe CSVs + reference scores -> results/probes.csv")
     table.add_argument("--probes", nargs="*", default=[], type=Path, help="CSVs written by `run`")
     table.add_argument("--reference", nargs="*", default=[], type=Path,
-                       help="per_object.csv of the unmodified models (pipelines.collect evaluate)")
-    table.add_argument("--samples", type=at_least_schema_minimum("evaluate.bootstrap_samples"), default=BOOTSTRAP_SAMPLES,
-                       help="bootstrap samples of the sequence part")
-    table.add_argument("--bootstrap-seed", type=int, default=BOOTSTRAP_SEED)
+                       help="per_object.csv of the unmodified models (pipelines.score)")
+    table.add_argument("--config", type=Path, help="the effective config (evaluate.bootstrap_samples, bootstrap_seed)")
     table.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -74,8 +70,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def selected_interventions(names: list[str], cfg) -> list:
     """The registered interventions named, those the network has (an unknown name is an error)."""
-    from methods import interventions
-
     chosen = [interventions.get(name) for name in dict.fromkeys(names)]
     skipped = [i.name for i in chosen if not i.applies_to(cfg)]
     if skipped:
@@ -85,9 +79,6 @@ def selected_interventions(names: list[str], cfg) -> list:
 
 def score_intervention(engine, reader, args: argparse.Namespace, intervention, scratch: Path) -> pd.DataFrame:
     """Per-object J&F, J, F (percent) of the split segmented with ``intervention``."""
-    from pipelines.collect import per_object_table
-    from pipelines.predict import write_predictions
-
     folder = scratch / intervention.name
     with engine.intervene(intervention):
         write_predictions(engine, reader, folder, args.dataset, with_truth=intervention.needs_truth)
@@ -99,10 +90,6 @@ def score_intervention(engine, reader, args: argparse.Namespace, intervention, s
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.config_file import load_config
-    from pipelines.predict import build_engine, open_dataset
-    from pipelines.runtime import resolve_device, set_threads
-
     out = check_output_file(args.out)
     config = load_config(args.config)
     device = resolve_device(args.device)
@@ -125,56 +112,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_tables(paths: list[Path], what: str) -> pd.DataFrame:
-    from pipelines.collect import read_csv
-
-    frames = [read_csv(path, what) for path in paths]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def probes_table(probes: pd.DataFrame, reference: pd.DataFrame, samples: int = BOOTSTRAP_SAMPLES,
-                 bootstrap_seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
-    """results/probes.csv (module docstring) from the per-object probe scores and the reference scores.
-
-    probes: rows of ``run`` (variant, stage, seed, dataset,
-    intervention, sequence, object, J&F-Mean, J-Mean, F-Mean); reference: per_object.csv rows of the
-    same runs. An intervention is paired with the reference on the seeds and objects both have."""
-    if probes.empty:
-        return pd.DataFrame(columns=COLUMNS)
-    rows = []
-    for (variant, stage, dataset, split, name), group in probes.groupby(
-            ["variant", "stage", "dataset", "split", "intervention"], sort=False):
-        ref = reference[(reference["variant"] == variant) & (reference["stage"] == stage)
-                        & (reference["dataset"] == dataset)]
-        if ref.empty:
-            raise DataError(None, f"probes of {variant}/{stage} on {dataset}: no scores of the unmodified model")
-        ours, theirs = group.set_index(OBJECT_KEYS), ref.set_index(OBJECT_KEYS)
-        what = f"{variant}/{stage} {name} on {dataset}"
-        diffs, objects, seeds, n_objects = paired_differences(ours["J&F-Mean"], theirs["J&F-Mean"], what)
-        mean, low, high = paired_interval(diffs, objects, samples, bootstrap_seed) if seeds else (float("nan"),) * 3
-        for seed, per_seed in group.groupby("seed"):
-            base = ref[ref["seed"] == seed].set_index(["sequence", "object"])
-            own = per_seed.set_index(["sequence", "object"])
-            paired = own.index.intersection(base.index)
-            if paired.empty:
-                raise DataError(None, f"{what}, seed {seed}: no object scored both with and without it")
-            row = {"variant": variant, "stage": stage, "seed": int(seed), "dataset": dataset, "split": split,
-                   "intervention": name, "target": per_seed["target"].iloc[0]}
-            for label, column in SCORES.items():
-                row[label] = float(own.loc[paired, column].mean())
-                row[f"delta_{label}"] = row[label] - float(base.loc[paired, column].mean())
-            row["reference_J&F"] = float(base.loc[paired, "J&F-Mean"].mean())
-            row.update({"mean_delta_J&F": mean, "ci_low": low, "ci_high": high, "n_seeds": len(seeds),
-                        "n_objects": n_objects, "config_hash": per_seed["config_hash"].iloc[0]})
-            rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
-
-
 def cmd_table(args: argparse.Namespace) -> int:
     out = check_output_file(args.out)
     probes = read_tables(args.probes, "probe scores")
     reference = read_tables(args.reference, "reference per-object scores")
-    table = probes_table(probes, reference, args.samples, args.bootstrap_seed)
+    table = probes_table(probes, reference, *bootstrap_settings(load_config(args.config)))
     atomic_save(out, lambda tmp: table.to_csv(tmp, index=False))
     print(f"{out}: {len(table)} rows ({table['intervention'].nunique()} interventions)")
     return 0

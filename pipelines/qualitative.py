@@ -30,14 +30,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.cli import progress_bar, run_cli
+from methods.checkpoint import load_model
+from methods.inference import InferenceEngine
+from pipelines.common.cli import progress_bar, run_cli
+from pipelines.common.files import DataError, atomic_save, check_output_file
+from pipelines.common.results_tables import check_table
+from pipelines.common.runtime import resolve_device, set_threads
+from pipelines.data.davis import DavisDataset
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.evaluation.metrics import HEADLINE
 from pipelines.experiment.datasets import CLAIMS_DATASET
 from pipelines.experiment.runs import PART, Run
 from pipelines.experiment.stages import FULL
-from pipelines.files import DataError, atomic_save, check_output_file
-from pipelines.scm_gate import GateRecorder, gate_statistics
+from pipelines.predicting.scm_gate import GateRecorder, gate_statistics
+from pipelines.predicting.segment import segment_frames
+from pipelines.tables.scores import read_csv
 
 log = logging.getLogger("gvos.qualitative")
 
@@ -105,8 +112,6 @@ def middle_frame(frames: int) -> int:
 def record_gates(engine, reader, names: list[str], keep: set[str]) -> tuple[list[dict], dict[str, dict]]:
     """Gate statistics of every video in ``names``, and for the videos in ``keep`` the middle frame's
     image-independent panels (previous mask at full size, gate)."""
-    from pipelines.predict import segment_frames
-
     rows, kept = [], {}
     recorder = GateRecorder(engine.model)
     try:
@@ -161,13 +166,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from methods.checkpoint import load_model
-    from methods.inference import InferenceEngine
-    from pipelines.collect import read_csv
-    from pipelines.data.davis import DavisDataset
-    from pipelines.results_tables import check_table
-    from pipelines.runtime import resolve_device, set_threads
-
     args = parse_args(argv)
     gates_path, frames_path = check_output_file(args.gates, "--gates"), check_output_file(args.frames, "--frames")
     per_sequence = read_csv(args.per_sequence, "the per-object scores")

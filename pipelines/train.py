@@ -28,18 +28,14 @@ import numpy as np
 import torch
 import yaml
 
+from methods import variants
 from methods.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, read_file
-from methods.inference import precision_name
-from pipelines.checkpoint import capture_rng, restore_rng, save_atomic
-from pipelines.cli import progress_bar, run_cli
-from pipelines.compiling import compile_network
-from pipelines.config_file import load_config
-from pipelines.experiment import stages
-from pipelines.experiment.datasets import DATASETS, PRETRAIN_ROOT_KEY
-from pipelines.experiment.roots import dataset_roots
-from pipelines.experiment.runs import RunFolder
-from pipelines.experiment.stages import FULL, STAGES, Stage
-from pipelines.files import (
+from methods.precision import precision_name
+from pipelines.common.checkpoint import capture_rng, restore_rng, save_atomic
+from pipelines.common.cli import progress_bar, run_cli
+from pipelines.common.compiling import compile_network
+from pipelines.common.config_file import load_config
+from pipelines.common.files import (
     DataError,
     OutputLock,
     atomic_write_text,
@@ -47,10 +43,15 @@ from pipelines.files import (
     make_folder,
     written_by_suite,
 )
-from pipelines.provenance import device_name, run_hash
-from pipelines.runtime import distributed_context, resolve_device, set_threads
+from pipelines.common.provenance import device_name, run_hash
+from pipelines.common.runtime import distributed_context, resolve_device, set_threads
+from pipelines.experiment import stages
+from pipelines.experiment.datasets import DATASETS, PRETRAIN_ROOT_KEY
+from pipelines.experiment.roots import dataset_roots
+from pipelines.experiment.runs import RunFolder
+from pipelines.experiment.stages import FULL, STAGES, Stage
 from pipelines.training.config import StageConfig, TrainConfig
-from pipelines.training.data import IterationBatches, build_clip_dataset, seed_everything
+from pipelines.training.data import IterationBatches, build_clip_dataset, seed_everything, validation_set
 from pipelines.training.trainer import NonFiniteTraining, Trainer, configure_torch
 from pipelines.training.validation import load_holdout, validate
 
@@ -59,7 +60,7 @@ log = logging.getLogger("gvos.train")
 CHECKPOINT, STATE, CONFIG = RunFolder.CHECKPOINT, RunFolder.STATE, RunFolder.CONFIG
 LOSS_CSV, VALIDATION_CSV = RunFolder.LOSS, RunFolder.VALIDATION
 TRAIN_STEP = "train"
-"""The step named in a run folder's marker (``pipelines.files``): no other step may replace the folder."""
+"""The step named in a run folder's marker (``pipelines.common.files``): no other step may replace the folder."""
 
 
 @dataclass
@@ -117,8 +118,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def setup(args: argparse.Namespace) -> Run:
     """Validate everything before touching the run folder."""
-    from methods import variants
-
     config = load_config(args.config)
     train_cfg = TrainConfig.from_dict(config.get("train"))
     defs = variants.variant_defs(config)
@@ -304,7 +303,6 @@ def _holdout_videos(run: Run) -> list:
     holdout_split)."""
     if not run.stage.on_videos or not run.stage_cfg.has_holdout:
         return []
-    from pipelines.training.data import validation_set
 
     split, names = validation_set(run.stage_cfg, run.config.get("data") or {}, run.args.config)
     return load_holdout(run.config.get("data") or {}, run.args.config, names, split)
@@ -361,7 +359,6 @@ def _train(run: Run, device: torch.device, rank: int, world: int) -> int:
     set_threads(args.threads)
     configure_torch(device)
 
-    from methods import variants
 
     seed_everything(args.seed)
     if run.init_ckpt is None:

@@ -19,13 +19,13 @@ import jinja2
 import markupsafe
 import pandas as pd
 
-from pipelines.cli import run_cli
+from pipelines.common.cli import run_cli
+from pipelines.common.files import OutputFolder, atomic_write_text
 from pipelines.experiment.paper import load_paper
-from pipelines.files import OutputFolder, atomic_write_text
-from report import figures, notes, tables
+from report import figures, notes, sections
 from report.latex import table_latex
 from report.outputs import FIGURES, TABLES_DIR
-from report.results import RESULT_FILES, distinct, gate_summary, load_qualitative, load_results
+from report.results import RESULT_FILES, distinct, load_qualitative, load_results
 from report.style import vector_copies
 
 CSS = """
@@ -113,152 +113,19 @@ def measured_label(prov: dict[str, str]) -> str:
     return f"{prov['data']} data, {prov['device']}"
 
 
-def seeds_note(results: dict) -> str:
-    summary = results.get("accuracy_summary")
-    if summary is None or "n_seeds" not in summary.columns:
-        return ""
-    seeds = sorted({int(n) for n in summary[summary["stage"] != "none"]["n_seeds"]})
-    return f"Measured accuracies: mean ± standard deviation over {'/'.join(map(str, seeds))} seeds."
-
-
-def gate_caption(results: dict) -> str:
-    """Fig. 5's caption: whether the learnt gate is a spotlight or a hole, from results/scm_gates.csv."""
-    summary = gate_summary(results.get("scm_gates"))
-    if summary is None:
-        return ""
-    parts = [f"{row.variant}/{row.stage}: a {row.shape} (mean gate {row.gate_inside:.2f} inside the previous mask, "
-             f"{row.gate_outside:.2f} outside, over {row.objects} objects)" for row in summary.itertuples()]
-    return "Measured over every val video: " + "; ".join(parts) + ". The paper's Fig. 5 shows a spotlight."
-
-
-def gate_table(results: dict) -> pd.DataFrame | None:
-    summary = gate_summary(results.get("scm_gates"))
-    if summary is None:
-        return None
-    return summary.rename(columns={"gate_inside": "gate inside the previous mask", "gate_outside": "gate outside it",
-                                   "shape": "spotlight or hole"})
-
-
 def build_sections(paper: dict, results: dict, out: Path, label: str, qualitative: dict | None = None) -> list[Section]:
-    synthetic_note = ("Our numbers come from the synthetic data set when the data line above says synthetic: "
-                      "they test the method, not the paper's absolute scores.")
-    spread = seeds_note(results)
-    missing = {name: results.get(name) is None for name in RESULT_FILES}
-
-    def why(*names: str) -> str:
-        gone = [f"results/{n}.csv" for n in names if missing[n]]
-        return f"missing: {', '.join(gone)}" if gone else "no data to show"
-
-    no_frames = "missing: results/qualitative.npz" if qualitative is None else "no frame chosen by its rule"
-
-    return [
-        Section("claims", "The paper's claims: reproduced, contradicted or inconclusive",
-                "One row per claim the suite tests, in J&F (or its speed ratio), measured on this run; the "
-                "verdict rule is below the table, the same claims in J and in F in the next one.",
-                "table", tables.claims(results),
-                why("claims")),
-        Section("claims_detail", "The same claims in J and in F", "Each accuracy claim of the table above, "
-                "judged on J (region similarity) and on F (contour accuracy) by the same rule.", "table",
-                tables.claims(results, detail=True), why("claims")),
-        Section("findings", "Findings of this reproduction", "What the runs show beyond the claims table, with "
-                "the evidence.", "list", notes.findings(results)),
-        Section("probes", "What each module does inside a trained model: test-time interventions",
-                "The first of the ablations: each trained checkpoint segmented again with one module's input "
-                "replaced at every frame (methods.interventions: the SCM's previous mask zeroed, set to 0.5 or to "
-                "the ground truth of the previous frame; the memory readout averaged over the video's objects, "
-                "over positions, or zeroed; a network without an SCM gets only the readout ones). Change in J&F "
-                "against the same checkpoint unmodified, seed mean with its 95% paired interval over seeds and "
-                f"sequences (the claims' rule). {spread}", "table",
-                tables.probes(results), why("probes")),
-        Section("probes_figure", "Test-time interventions: the change in J&F", "One marker per run (seed mean; "
-                "bar: the 95% paired interval, none with one seed); every intervention on the same x scale.",
-                "figure", figures.probe_effects(results, out), why("probes")),
-        Section("fig5", "Fig. 5: the SCM's gate", "For the distractor videos (objects of the same look) where "
-                "gvos_scm beats no_scm by the most (full stage; pipelines.qualitative states the rule), each object's "
-                "middle frame, then per trained SCM run (seed 0) the gate the SCM multiplies the embedding by (0 dark, "
-                f"1 bright) with the previous mask it read as a white contour. {gate_caption(results)}", "figure",
-                figures.scm_gates(qualitative, out), no_frames),
-        Section("scm_gates", "The SCM's gate inside and outside the previous mask", "Mean over the objects of "
-                "every DAVIS-2017 val video (seed 0) of the gate's mean inside and outside the previous mask over "
-                "the video's frames (results/scm_gates.csv).", "table", gate_table(results), why("scm_gates")),
-        Section("stage_switch", "What pretraining does: the start of the main stage", "Training loss in the "
-                "main stage of gvos_scm from scratch (main_only) and from the pretraining checkpoint (full), every "
-                "seed.", "figure", figures.stage_switch(results, out), why("training_loss")),
-        Section("table1", "Table 1: training stages", f"gvos_scm trained with pre-training only, main training only "
-                f"and both. {spread} {synthetic_note}", "table", tables.table1(paper, results),
-                why("accuracy_summary")),
-        Section("table2", "Table 2: STM memory read versus GCM", f"DAVIS-2017 J&F (%), seconds per frame, "
-                f"then J and F. {spread} {tables.reference_t_note(results)}", "table", tables.table2(paper, results),
-                why("accuracy_summary", "speed")),
-        Section("table4", "Table 4: with and without SCM", f"DAVIS-2017 J&F (%), seconds per frame, then J and F. "
-                f"{spread} {synthetic_note}", "table", tables.table4(paper, results), why("accuracy_summary", "speed")),
-        Section("attributes", "Where each ablation should show: J&F by video attribute", "DAVIS-2017 val videos "
-                "with and without each attribute of the synthetic set (distractor: objects of the same look, the "
-                "case the SCM is for); full-stage models and the baseline, mean over seeds.", "figure",
-                figures.attribute_breakdown(results, out), why("per_attribute")),
-        Section("attribute_table", "J&F by video attribute (every run)", "Mean over seeds; [n] videos with / "
-                "without the attribute.", "table", tables.per_attribute(results), why("per_attribute")),
-        Section("loss", "Training loss", "Loss per logged iteration, mean over seeds (band: min-max over seeds).",
-                "figure", figures.training_loss(results, out), why("training_loss")),
-        Section("validation", "Did the main stage converge? Held-out J&F", "J&F on the held-out DAVIS-2017 videos "
-                "(train.main.holdout_split, the synthetic data's own split; or the train.main.holdout train videos "
-                "kept out of training), never the val split, at checkpoints of the main stage; mean over seeds, "
-                "band min-max.", "figure", figures.validation_curve(results, out), why("validation")),
-        Section("diagnostics", "How each run learns to tell objects apart", "Per main-stage run and seed: the "
-                "held-out J&F of the multi-object videos (the identity 'click'), the SCM's mean gate inside and "
-                "outside the previous mask at each check (a spotlight: inside above outside; a hole: the opposite), "
-                "and the gradient norm before clipping.", "figure", figures.identity_diagnostics(results, out),
-                why("validation")),
-        Section("fig8", "Fig. 8: where the runs differ most", "The DAVIS-2017 val videos with the largest "
-                "spread of J&F over the full-stage runs (seed 0), middle frame: the ground truth, then each run's "
-                "masks in the DAVIS palette.", "figure", figures.segmentation_grid(qualitative, "fig8", out),
-                no_frames),
-        Section("fig9", "Fig. 9: multi-object videos", "The DAVIS-2017 val videos with the most objects (at least "
-                "two; seed 0, middle frame).", "figure", figures.segmentation_grid(qualitative, "fig9", out),
-                no_frames),
-        Section("fig10", "Fig. 10: failures", "Each full-stage run's worst DAVIS-2017 val video (lowest J&F, seed "
-                "0, middle frame), beside the ground truth and the other runs.", "figure",
-                figures.segmentation_grid(qualitative, "fig10", out), no_frames),
-        Section("fig7", "Fig. 7: speed versus accuracy", "DAVIS-2016 J&F against frames per second. Hollow grey: "
-                "reported (derived from Table 5; online-learning methods as squares). Stars: measured "
-                f"(full-stage models, {label}). {tables.reference_t_note(results)}", "figure",
-                figures.speed_accuracy(paper, results, out, label), why("accuracy_summary", "speed")),
-        Section("memory", "Memory versus t", "Memory-state bytes versus the number of frames absorbed, "
-                "measured for every benchmarked variant, beside the paper's Table 3 points.", "figure",
-                figures.memory_vs_t(paper, results, out, label), why("memory_vs_t")),
-        Section("time", "Seconds per frame versus t", "Median over repeats, error bars min-max. Dotted: the "
-                "paper's Table 2 times.", "figure", figures.time_vs_t(paper, results, out, label), why("speed")),
-        Section("breakdown", "Where a step's time goes", "Median seconds of each section of a step (query "
-                "encoder; memory read; ASPP, SCM, decoder and refinement; memory encoder and update), timed in "
-                "the benchmark's second pass; the label is the step's GFLOPs (convolutions and matrix products), "
-                "which are the same on every machine.", "figure", figures.time_breakdown(results, out, label),
-                why("speed")),
-        Section("table3", "Table 3: memory versus t", "Memory of the readout state. The paper's 'MB' is read as "
-                "MiB (2^20 bytes).", "table", tables.table3(paper, results), why("memory_vs_t")),
-        Section("table5", "Table 5: DAVIS-2016 and DAVIS-2017 validation", "Literature rows as reported by the "
-                f"paper; highlighted rows are ours (measured: {label}); '(+YV)': YouTube-VOS was among the "
-                f"main-stage training sets, as in the paper's 'OURS (+YV)' row. {spread}", "table",
-                tables.table5(paper, results, label), why("accuracy_summary")),
-        Section("table6", "Table 6: YouTube-VOS 2018 validation", "Literature rows as reported; highlighted rows "
-                f"are ours (measured: {label}) on the YouTube-VOS-style split.", "table",
-                tables.table6(paper, results, label), why("accuracy_summary")),
-        Section("train_speed", "Training speed", "pipelines.benchmark train: iterations per second of the default "
-                "recipe and where an iteration's time goes; achieved GFLOP/s beside this machine's float32 "
-                "matrix-product rate.", "table", tables.train_speed(results), why("train_speed")),
-        Section("accuracy", "All measured accuracy", "Mean ± standard deviation over seeds; 95% intervals over "
-                "seeds (Student t) and over objects (bootstrap of the seed-averaged object scores).", "table",
-                tables.accuracy_overview(results), why("accuracy_summary")),
-        Section("speed", "All speed and memory measurements", "Rows of results/speed.csv.", "table",
-                tables.speed_overview(results), why("speed")),
-        Section("cost", "What this run cost, by kind of job", "Snakemake's own measurement of every job "
-                "(benchmarks/**/*.tsv): wall and CPU seconds summed per kind of job, and the CPU seconds per seed "
-                "of the whole run.", "table", tables.rule_times(results), why("rule_times")),
-        Section("provenance", "Provenance: one row per run", "Every run's hash (the one its checkpoint and "
-                "result rows carry), the commit, the device and precision it trained in, and the settings it depends "
-                "on that differ from the repository's config/config.yaml.", "table", tables.runs(results), why("runs")),
-        Section("differences", "Where we differ from the paper", "Choices the paper leaves open or that differ "
-                "from its text, each a config key or a documented module choice.", "list", notes.DIFFERENCES),
-    ]
+    """Every section of ``report.sections.SECTIONS`` made from this run's results."""
+    context = sections.Context(paper, results, out, label, qualitative)
+    made = []
+    for spec in sections.SECTIONS:
+        gone = [f"results/{name}.csv" for name in spec.needs if name in RESULT_FILES and results.get(name) is None]
+        if "qualitative" in spec.needs and qualitative is None:
+            gone.append("results/qualitative.npz")
+        why = f"missing: {', '.join(gone)}" if gone else (
+            "no frame chosen by its rule" if "qualitative" in spec.needs else "no data to show")
+        text = " ".join(filter(None, [sections.caption(spec), *(sections.NOTES[name](context) for name in spec.notes)]))
+        made.append(Section(spec.id, spec.title, text, spec.kind, spec.render(context), why))
+    return made
 
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>GVOS-SCM reproduction report</title>
@@ -305,7 +172,7 @@ def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str
 
 
 REPORT_STEP = "report"
-"""The step named in the page folder's marker (``pipelines.files``)."""
+"""The step named in the page folder's marker (``pipelines.common.files``)."""
 
 
 def build(results_dir: str | Path, paper_dir: str | Path | None, out: str | Path, overwrite: bool = False) -> Path:

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from pipelines.data.masks import DAVIS_PALETTE
 from pipelines.experiment.defaults import MIB  # noqa: E402
 from report.results import (  # noqa: E402
     accuracy_value,
@@ -33,6 +34,7 @@ from report.style import (  # noqa: E402
     variant_order,
     vector_copies,
 )
+from report.tables import probe_runs
 
 apply_paper_style()
 
@@ -320,8 +322,6 @@ def attribute_breakdown(results: dict, out: Path) -> Path | None:
 def probe_effects(results: dict, out: Path) -> Path | None:
     """The change in J&F under each intervention, one marker per run (seed mean, bar: 95% paired interval;
     with one seed, no bar), every intervention on one shared x scale."""
-    from report.tables import probe_runs
-
     table = results.get("probes")
     if table is None or table.empty:
         return None
@@ -350,7 +350,6 @@ def _overlay(image, labels, alpha: float = 0.55):
     """An RGB float image with the label map drawn over it in the DAVIS palette (0: no colour)."""
     import numpy as np
 
-    from pipelines.data.masks import DAVIS_PALETTE
 
     palette = np.frombuffer(DAVIS_PALETTE, dtype=np.uint8).reshape(-1, 3) / 255.0
     rgb = image.astype(float) / 255.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from pipelines.claims import VERDICT_RULE
+from pipelines.tables.claims import VERDICT_RULE
 from report.results import accuracy_spread, accuracy_value, stage_switch_losses
 
 __all__ = ["DIFFERENCES", "VERDICT_RULE", "findings"]

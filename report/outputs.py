@@ -3,6 +3,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+CAPTIONS = Path(__file__).resolve().parent / "captions"
+"""One caption per figure and table, <id>.rst: the page's and `snakemake --report`'s."""
+
+
+def caption_file(key: str) -> Path:
+    return CAPTIONS / f"{key}.rst"
+
 FIGURES = {
     # section id: (file in report/build, category in `snakemake --report`)
     "probes_figure": ("probes.png", "Mechanism probes"),

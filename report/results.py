@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.results_tables import read_results_table
+from pipelines.common.results_tables import read_results_table
 
 RESULT_FILES = ["claims", "probes", "scm_gates", "accuracy", "accuracy_summary", "per_sequence", "per_attribute", "training_loss",
                 "validation", "runs", "speed", "memory_vs_t", "train_speed", "rule_times"]
@@ -16,7 +16,7 @@ RESULT_FILES = ["claims", "probes", "scm_gates", "accuracy", "accuracy_summary",
 
 def load_results(results_dir: str | Path) -> dict[str, pd.DataFrame | None]:
     """Each results table by name; None when its CSV is missing or empty. DataError naming the file for a
-    table that lacks a column or repeats a key (``pipelines.results_tables``)."""
+    table that lacks a column or repeats a key (``pipelines.common.results_tables``)."""
     tables = {name: read_results_table(Path(results_dir) / f"{name}.csv", name) for name in RESULT_FILES}
     if tables["accuracy_summary"] is None and tables["accuracy"] is not None:
         tables["accuracy_summary"] = seed_means(tables["accuracy"])

@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipelines.experiment.defaults import MIB
 from report.results import accuracy_spread, accuracy_value, reference_t, seconds_per_frame
+from report.style import STAGE_ORDER, variant_order
 
 # paper row label -> (our variant, our stage)
 TABLE1_ROWS = {"Pre-training only": ("gvos_scm", "pretrain_only"),
@@ -84,8 +85,6 @@ def claims(results: dict, detail: bool = False) -> pd.DataFrame | None:
 
 def probe_runs(table: pd.DataFrame) -> list[tuple[str, str]]:
     """(variant, stage) of the probed runs in the page's order: variants as everywhere, stages in training order."""
-    from report.style import STAGE_ORDER, variant_order
-
     pairs = set(zip(table["variant"], table["stage"], strict=True))
     return [(v, s) for v in variant_order({v for v, _ in pairs}) for s in STAGE_ORDER if (v, s) in pairs]
 

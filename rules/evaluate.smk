@@ -1,5 +1,6 @@
-# Evaluation with the suite's evaluator (pipelines.evaluate API, called by pipelines.collect), then the
-# tidy tables: results/accuracy.csv, accuracy_summary.csv, per_sequence.csv, training_loss.csv.
+# Evaluation: each run's predictions scored with the suite's evaluator (pipelines.score), then the tidy
+# tables (pipelines.collect: results/accuracy.csv, accuracy_summary.csv, per_sequence.csv, ...) and the
+# claims (pipelines.claims).
 
 
 rule evaluate:
@@ -14,7 +15,7 @@ rule evaluate:
         root=lambda w: dataset_root(w.dataset),
         split=lambda w: dataset_split(w.dataset),
         out=lambda w: run_file(w.variant, w.stage, w.seed, w.dataset, root="evaluations"),
-        run_dir=lambda w: "" if w.stage == BASELINE_STAGE else f"--run-dir {run_dir(w.variant, w.stage, w.seed)}",
+        run_dir=lambda w: "" if w.stage == _stages.BASELINE_STAGE else f"--run-dir {run_dir(w.variant, w.stage, w.seed)}",
     log:
         run_path("logs/evaluate", "{dataset}.log"),
     benchmark:
@@ -24,7 +25,7 @@ rule evaluate:
         **job_resources("evaluate"),
         **job_placement("evaluate"),
     shell:
-        "{PY} -m pipelines.collect evaluate --config {EFFECTIVE_CONFIG} --dataset {wildcards.dataset}"
+        "{PY} -m pipelines.score --config {EFFECTIVE_CONFIG} --dataset {wildcards.dataset}"
         " --gt {params.root:q} --pred {input.pred} --split {params.split} --variant {wildcards.variant}"
         " --stage {wildcards.stage} --seed {wildcards.seed} {params.run_dir} --workers {resources.torch_threads} --out {params.out}"
         " > {log} 2>&1"
@@ -40,7 +41,7 @@ rule collect:
         per_object=evaluation_files("per_object.csv"),
         losses=loss_files(),
         data=[dataset_input(d) for d in ATTRIBUTE_DATASETS],  # their attributes.csv
-        code=str(REPO / "pipelines" / "collect.py"),
+        code=[str(REPO / "pipelines" / "collect.py"), str(REPO / "pipelines" / "tables" / "results.py")],
         default_config=DEFAULT_CONFIGFILE,  # runs.csv: the keys that differ from it
     output:
         accuracy="results/accuracy.csv",
@@ -68,17 +69,16 @@ rule claims:
         per_sequence="results/per_sequence.csv",
         speed="results/speed.csv",
         memory="results/memory_vs_t.csv",
-        code=str(REPO / "pipelines" / "claims.py"),
+        code=[str(REPO / "pipelines" / "claims.py"), str(REPO / "pipelines" / "tables" / "claims.py")],
     output:
         reported_table("claims"),
     params:
-        samples=config["evaluate"]["bootstrap_samples"],
-        seed=config["evaluate"]["bootstrap_seed"],
+        bootstrap=config["evaluate"],
     log:
         "logs/claims/claims.log",
     benchmark:
         "benchmarks/claims/claims.tsv"
     threads: 1
     shell:
-        "{PY} -m pipelines.claims --results results --out {output} --samples {params.samples} --seed {params.seed}"
+        "{PY} -m pipelines.claims --results results --config {EFFECTIVE_CONFIG} --out {output}"
         " > {log} 2>&1"

@@ -3,7 +3,7 @@
 # config stamps, the report's captions, and the wildcards' values.
 
 from pipelines.experiment import runs as _runs  # noqa: E402
-from report.outputs import TABLES as REPORT_TABLES  # noqa: E402
+from report.outputs import TABLES as REPORT_TABLES, caption_file  # noqa: E402
 from report.results import RESULT_FILES  # noqa: E402
 
 RUNS = _runs.RUNS_ROOT
@@ -32,7 +32,7 @@ RESULT_TABLES = [f"results/{name}.csv" for name in RESULT_FILES]
 
 
 def caption(key):
-    return str(REPO / "report" / "captions" / f"{key}.rst")
+    return str(caption_file(key))
 
 
 def reported_table(name):

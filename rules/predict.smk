@@ -5,13 +5,13 @@
 
 def _predict_inputs(w):
     inputs = {"data": dataset_input(w.dataset)}
-    if w.stage != BASELINE_STAGE:
+    if w.stage != _stages.BASELINE_STAGE:
         inputs["checkpoint"] = checkpoint_of(w.variant, w.stage, w.seed)
     return inputs
 
 
 def _predict_model_args(w):
-    if w.stage == BASELINE_STAGE:
+    if w.stage == _stages.BASELINE_STAGE:
         return f"--variant {w.variant}"
     return (f"--checkpoint {checkpoint_of(w.variant, w.stage, w.seed)} --variant {w.variant}"
             f" --stage {w.stage} --seed {w.seed} --config-hash {run_hash(w.variant, w.stage, w.seed)}")
@@ -27,9 +27,7 @@ rule predict:
         root=lambda w: dataset_root(w.dataset),
         split=lambda w: dataset_split(w.dataset),
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
-        compile="--compile" if (config.get("predict") or {}).get("compile") else "",
-        amp=lambda w: "--amp " + ({True: "on", False: "off"}.get(TRAIN_CONFIG.amp, "auto")
-                                  if w.stage != BASELINE_STAGE else "off"),
+        compile=(config.get("predict") or {}).get("compile", False),  # read from the config; a change reruns
     log:
         run_path("logs/predict", "{dataset}.log"),
     benchmark:
@@ -40,5 +38,5 @@ rule predict:
         **job_placement("predict"),
     shell:
         "{PY} -m pipelines.predict --config {EFFECTIVE_CONFIG} {params.model_args} --data {params.root:q}"
-        " --dataset {wildcards.dataset} --split {params.split} --device {resources.device} {params.amp} {params.compile}"
+        " --dataset {wildcards.dataset} --split {params.split} --device {resources.device}"
         " --threads {resources.torch_threads} --out {output} > {log} 2>&1"

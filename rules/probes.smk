@@ -15,8 +15,7 @@ rule probe:
         split=lambda w: dataset_split(w.dataset),
         config_hash=lambda w: run_hash(w.variant, w.stage, w.seed),
         interventions=" ".join(PROBE_INTERVENTIONS),
-        compile="--compile" if (config.get("predict") or {}).get("compile") else "",
-        amp="--amp " + {True: "on", False: "off"}.get(TRAIN_CONFIG.amp, "auto"),  # as the run's prediction
+        compile=(config.get("predict") or {}).get("compile", False),  # read from the config; a change reruns
     log:
         run_path("logs/probe", "{dataset}.log"),
     benchmark:
@@ -29,7 +28,7 @@ rule probe:
         "{PY} -m pipelines.probes run --config {EFFECTIVE_CONFIG} --checkpoint {input.checkpoint}"
         " --variant {wildcards.variant} --stage {wildcards.stage} --seed {wildcards.seed}"
         " --config-hash {params.config_hash} --data {params.root:q} --dataset {wildcards.dataset}"
-        " --split {params.split} --device {resources.device} {params.amp} {params.compile}"
+        " --split {params.split} --device {resources.device}"
         " --threads {resources.torch_threads} --interventions {params.interventions} --out {output} > {log} 2>&1"
 
 
@@ -38,12 +37,11 @@ rule probes:
         probes=[run_file(v, s, n, f"{PROBE_DATASET}/per_object.csv", root="probes") for v, s, n in probed_runs()],
         reference=[run_file(v, s, n, f"{PROBE_DATASET}/per_object.csv", root="evaluations")
                    for v, s, n in probed_runs()],
-        code=str(REPO / "pipelines" / "probes.py"),
+        code=[str(REPO / "pipelines" / "probes.py"), str(REPO / "pipelines" / "tables" / "probes.py")],
     output:
         reported_table("probes"),
     params:
-        samples=config["evaluate"]["bootstrap_samples"],
-        seed=config["evaluate"]["bootstrap_seed"],
+        bootstrap=config["evaluate"],
     log:
         "logs/probes/probes.log",
     benchmark:
@@ -51,4 +49,4 @@ rule probes:
     threads: 1
     shell:
         "{PY} -m pipelines.probes table --probes {input.probes} --reference {input.reference}"
-        " --samples {params.samples} --bootstrap-seed {params.seed} --out {output} > {log} 2>&1"
+        " --config {EFFECTIVE_CONFIG} --out {output} > {log} 2>&1"

@@ -4,7 +4,7 @@
 
 import math
 
-from pipelines.runtime import job_gpus, visible_gpus  # noqa: E402
+from pipelines.common.runtime import job_gpus, visible_gpus  # noqa: E402
 
 RES = config["resources"]
 
@@ -73,7 +73,7 @@ def exclusive_slots(kind):
 # ---- a cluster: what must hold before the first job is submitted (the executor is known only once the
 # run starts, not while this file is parsed)
 def _check_cluster():
-    from pipelines.cluster import accounting_storage, status_command_problem
+    from pipelines.common.cluster import accounting_storage, status_command_problem
 
     plugin = workflow.executor_plugin
     executor = getattr(plugin, "name", None)

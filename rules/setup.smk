@@ -18,7 +18,7 @@ if str(REPO) not in sys.path:
 from methods import variants as _variants  # noqa: E402
 from pipelines.experiment import datasets as _datasets, matrix as _matrix, stages as _stages  # noqa: E402
 from pipelines.experiment.roots import SYNTHETIC_ROOT, dataset_roots  # noqa: E402
-from pipelines.provenance import run_hash as _run_hash, section_hash  # noqa: E402
+from pipelines.common.provenance import run_hash as _run_hash, section_hash  # noqa: E402
 from pipelines.training.config import TrainConfig  # noqa: E402
 
 # Every command runs with the interpreter that runs snakemake (the project venv), with the repository
@@ -50,7 +50,6 @@ PROBE_DATASET = MATRIX.probe_dataset
 SYNTHETIC = config["data"].get("synthetic")
 DATA_ROOTS = dataset_roots(config["data"])
 PAPER_DIR = _matrix.paper_dir(config)
-BASELINE_STAGE = _stages.BASELINE_STAGE
 
 
 # ---- the config the commands receive: the merged config with the dataset roots filled in

@@ -16,7 +16,7 @@ from pipelines.benchmarking.runner import COLUMNS
 from pipelines.benchmarking.settings import merge, parse_size
 from pipelines.benchmarking.summary import target_lines
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
-from pipelines.cli import run_cli
+from pipelines.common.cli import run_cli
 
 TINY_MODEL = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
               "aspp_rates": [1, 2], "decoder_dim": 16}
@@ -261,7 +261,7 @@ def test_target_lines_add_the_flop_ratio_and_readout_share_when_the_breakdown_ra
 
 
 def test_fp32_precision_names_what_cuda_runs_in_and_the_tf32_switch_sets_both():
-    """Issue 23 item 6: the rows say whether float32 convolutions / matrix products ran as TF32 (flags only:
+    """the rows say whether float32 convolutions / matrix products ran as TF32 (flags only:
     no GPU is needed to set and read them)."""
     from pipelines.benchmarking.peaks import fp32_precision_in_force
     from pipelines.benchmarking.settings import BenchmarkSettings
@@ -282,7 +282,7 @@ def test_fp32_precision_names_what_cuda_runs_in_and_the_tf32_switch_sets_both():
 
 @pytest.mark.parametrize("amp, dtype", [(False, torch.float32), (True, torch.bfloat16)])
 def test_the_limits_are_measured_in_the_steps_precision(monkeypatch, amp, dtype):
-    """Issue 23 item 6: achieved / peak compares like with like: the matmul and conv limits run in the
+    """achieved / peak compares like with like: the matmul and conv limits run in the
     dtype the timed step runs in (bfloat16 autocast on the CPU), not always in IEEE float32."""
     from pipelines.benchmarking import peaks
 
@@ -301,7 +301,7 @@ def test_train_speed_rows_carry_the_precision_and_both_limits():
 
 
 def test_an_amp_benchmark_on_the_cpu_labels_its_rows_with_the_autocast_it_ran(tiny_config, tmp_path, capsys, caplog):
-    """Issue 23 item 11: on the CPU --amp runs bfloat16 autocast, so the rows say bfloat16-amp (they said
+    """on the CPU --amp runs bfloat16 autocast, so the rows say bfloat16-amp (they said
     float32, with a warning that --amp had no effect there)."""
     assert main(["--config", str(tiny_config), "--out", str(tmp_path), "--threads", "1", "--quiet", "--device", "cpu",
                  "--variants", "gvos_scm", "--t", "1", "--amp", "--no-breakdown"]) == 0

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines import claims
-from pipelines.claims import paired_matrix, verdict
-from pipelines.intervals import paired_bootstrap, paired_interval, unpaired_bootstrap
+from pipelines.common.intervals import paired_bootstrap, paired_interval, unpaired_bootstrap
+from pipelines.tables import claims
+from pipelines.tables.claims import paired_matrix, verdict
 
 
 def test_one_seed_two_sequences_gives_the_hand_derived_interval():
@@ -136,7 +136,7 @@ def simulated_claim(rng, seeds: int, truth: float = 10.0, sequences: int = 30, s
 
 @pytest.mark.parametrize("seeds", [3, 5])
 def test_the_claims_interval_covers_the_truth_at_3_and_5_seeds(seeds):
-    """Issue 24 item 6: coverage of the 95% interval on generated data with a known difference; the old
+    """coverage of the 95% interval on generated data with a known difference; the old
     two-way percentile bootstrap is measured beside it (printed, and far below 95% at 3 seeds)."""
     rng = np.random.default_rng(seeds)
     draws, covered, covered_old = 400, 0, 0

@@ -9,7 +9,7 @@ import time
 
 from tqdm import tqdm
 
-from pipelines import cli
+from pipelines.common import cli
 
 
 def _updates_written(make_bar, monkeypatch) -> int:

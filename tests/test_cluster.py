@@ -1,4 +1,4 @@
-"""The checks made before a cluster run submits anything (pipelines.cluster), as plain functions; the run
+"""The checks made before a cluster run submits anything (pipelines.common.cluster), as plain functions; the run
 itself through a real SLURM is tests/test_slurm.py."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pipelines.cluster import NO_ACCOUNTING, status_command_problem
+from pipelines.common.cluster import NO_ACCOUNTING, status_command_problem
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines import collect
-from pipelines.intervals import bootstrap_interval
-from pipelines.provenance import run_hash
+from pipelines import collect, score
+from pipelines.common.intervals import bootstrap_interval
+from pipelines.common.provenance import run_hash
+from pipelines.tables import scores
 
 CONFIG = {"data": {"synthetic": {"preset": "smoke", "seed": 0}}, "model": {"key_dim": 8},
           "train": {"pretrain": {"iterations": 2}, "main": {"iterations": 3}},
@@ -41,13 +42,13 @@ def config_file(tmp_path):
 
 
 def run_evaluate(monkeypatch, tmp_path, config_file, variant, stage, seed, dataset, result):
-    monkeypatch.setattr(collect, "run_evaluator", lambda *args, **kwargs: result)
+    monkeypatch.setattr(scores, "run_evaluator", lambda *args, **kwargs: result)
     pred = tmp_path / "pred" / variant / stage / str(seed) / dataset
     pred.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "evaluations" / variant / stage / f"seed{seed}" / dataset
     gt = tmp_path / "gt"  # beside the outputs: an output inside an input folder is refused
     gt.mkdir(exist_ok=True)
-    collect.main(["evaluate", "--config", str(config_file), "--dataset", dataset, "--gt", str(gt),
+    score.main(["--config", str(config_file), "--dataset", dataset, "--gt", str(gt),
                   "--pred", str(pred), "--variant", variant, "--stage", stage, "--seed", str(seed),
                   "--out", str(out)])
     return out
@@ -166,7 +167,7 @@ def test_runs_table_has_one_row_per_run_with_its_hash_and_the_keys_that_differ(m
 
 
 def test_changed_keys_name_each_differing_setting_with_its_value():
-    from pipelines.provenance import changed_keys
+    from pipelines.common.provenance import changed_keys
 
     default = {"data": {"synthetic": {"preset": "default"}}, "model": {"key_dim": 64},
                "train": {"log_every": 10, "main": {"lr": 1e-4, "iterations": 600}, "pretrain": {"lr": 1e-5}}}
@@ -182,7 +183,7 @@ def test_tables_reject_a_loss_log_without_loss_column(tmp_path, config_file, cap
     path = tmp_path / "runs" / "gvos_scm" / "full" / "seed0" / "loss.csv"
     path.parent.mkdir(parents=True)
     path.write_text("iteration,total\n1,0.5\n")
-    from pipelines.cli import run_cli
+    from pipelines.common.cli import run_cli
 
     with pytest.raises(SystemExit) as exit_info:
         run_cli(collect.main, ["tables", "--config", str(config_file), "--out", str(tmp_path / "r"),

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.benchmarking.compare_checkouts import main, write_config
+from pipelines.tools.compare_checkouts import main, write_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""torch.compile switches (train.compile, predict.compile, benchmark.compile; issue 25)."""
+"""torch.compile switches (train.compile, predict.compile, benchmark.compile)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from methods import variants
-from pipelines import compiling
+from pipelines.common import compiling
 from pipelines.training.config import TrainConfig
 from pipelines.training.trainer import Trainer
 from tests.tiny_model import TINY_MODEL
@@ -53,8 +53,8 @@ def test_the_compiled_parts_are_the_shape_stable_ones():
 @pytest.mark.skipif(compiling.compiler_problem(torch.device("cpu")) is not None,
                     reason=str(compiling.compiler_problem(torch.device("cpu"))))
 def test_one_compiled_training_step_is_the_eager_step():
-    """About 70 s on a 2-core CPU with an empty inductor cache, in the default run all the same (issue 25
-    asks that one compiled step be tested wherever a compiler is present); the loss and the gradients
+    """About 70 s on a 2-core CPU with an empty inductor cache, in the default run all the same (one
+    compiled step is tested wherever a compiler is present); the loss and the gradients
     equal eager's (inductor's dropout falls back to eager's random numbers). Gradients, not the updated
     weights: Adam's first step moves each weight by about lr x the sign of its gradient, so a gradient
     within rounding of zero moves its weight by 2 lr either way."""

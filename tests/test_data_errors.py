@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipelines.common.files import DataError
 from pipelines.data.coco import CocoImages
 from pipelines.data.davis import DavisDataset
 from pipelines.data.masks import write_mask
 from pipelines.data.youtubevos import YouTubeVOSDataset
-from pipelines.files import DataError
 
 
 @pytest.fixture()
@@ -131,7 +131,7 @@ def test_meta_frames_without_images(ytvos):
 
 
 def test_meta_frames_given_as_a_string(ytvos):
-    """Issue 22: "frames": "00000" was read character by character ("frames with no image: 0, 0, 0")."""
+    """"frames": "00000" was read character by character ("frames with no image: 0, 0, 0")."""
     name = sorted(json.loads((ytvos / "valid/meta.json").read_text())["videos"])[0]
     meta = edit_meta(ytvos, "valid", lambda v: v[name]["objects"]["1"].update(frames="00000"))
     expect_error(lambda: YouTubeVOSDataset(ytvos, "valid").load_video(name), meta,

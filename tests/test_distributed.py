@@ -1,4 +1,4 @@
-"""Several training processes of one global batch compute one process's step (issue 23, item 10).
+"""Several training processes of one global batch compute one process's step.
 
 Two gloo ranks on the CPU, each given half of a global batch of 4 by IterationBatches, against one
 process given all 4: the same loss, loss parts and gradients within float tolerance. This needs the
@@ -121,7 +121,7 @@ def test_the_loss_normaliser_of_one_process_is_its_valid_map_count():
 
 
 def test_the_logged_mean_over_ranks_is_all_reduced_on_the_training_device(monkeypatch):
-    """Issue 23 item 1: NCCL reduces only CUDA tensors, so the loss values logged as a mean over ranks must
+    """NCCL reduces only CUDA tensors, so the loss values logged as a mean over ranks must
     reach the all-reduce on the training device, not on the CPU where they are kept. The meta device stands
     in for CUDA here; a meta tensor cannot be copied back, so only what reached the all-reduce is checked."""
     from pipelines.train import _mean_over_ranks

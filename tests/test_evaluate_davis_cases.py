@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipelines.common.files import DataError
 from pipelines.data.masks import write_mask
 from pipelines.evaluate import evaluate_davis, main
-from pipelines.files import DataError
 
 H, W = 24, 32
 

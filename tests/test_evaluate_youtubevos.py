@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipelines.common.files import DataError
 from pipelines.data.masks import write_mask
 from pipelines.evaluate import evaluate_youtubevos, main
-from pipelines.files import DataError
 
 H, W = 20, 30
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.common.files import DataError
 from pipelines.evaluation.parallel import run_tasks
-from pipelines.files import DataError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from methods import memory as memory_registry
-from pipelines import benchmark, collect, predict
+from pipelines import benchmark, collect, predict, score
 from pipelines.evaluation import metrics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def test_the_worked_example_end_to_end(tmp_path, smoke_data, linear_readout, f2x
                          "linear_read", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017", "--out",
                          str(pred), "--device", "cpu"]) == 0
     evaluation = tmp_path / "evaluations" / "linear_read" / "main_only" / "seed0" / "davis2017"
-    assert collect.main(["evaluate", "--config", str(config_path), "--dataset", "davis2017", "--gt",
+    assert score.main(["--config", str(config_path), "--dataset", "davis2017", "--gt",
                          str(smoke_data / "DAVIS"), "--pred", str(pred), "--variant", "linear_read", "--stage",
                          "main_only", "--seed", "0", "--run-dir", str(run), "--workers", "1", "--out",
                          str(evaluation)]) == 0

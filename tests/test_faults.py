@@ -1,6 +1,6 @@
 """The fault suite: bad inputs and unsafe outputs given to the command-line tools the way a user would.
 
-Every case runs a CLI through ``pipelines.cli.run_cli`` (as ``python -m`` does) and asserts the exit code
+Every case runs a CLI through ``pipelines.common.cli.run_cli`` (as ``python -m`` does) and asserts the exit code
 2, a one-line ``error:`` message naming the file and the fault, and that no file that existed before
 was changed or removed (a checksum of every input and output tree, before and after). The count of
 cases is in the README ("bad inputs tried"); the kill -9 / SIGINT cases are the slow ones at the end.
@@ -25,9 +25,10 @@ from PIL import Image
 
 from methods.checkpoint import load_torch_file
 from pipelines import benchmark, collect, evaluate, predict, train
-from pipelines.cli import run_cli
+from pipelines.common.cli import run_cli
+from pipelines.common.files import MARKER
 from pipelines.data.masks import write_mask
-from pipelines.files import MARKER
+from pipelines.predicting import segment
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "data" / "golden" / "davis2017"
@@ -136,7 +137,7 @@ def test_predict_refuses_a_checkpoint_of_another_run(trained, smoke_data, tmp_pa
 
 
 def test_predict_accepts_the_checkpoint_it_was_told_about(trained, smoke_data, tmp_path):
-    from pipelines.provenance import run_hash
+    from pipelines.common.provenance import run_hash
 
     root, config = trained
     chash = run_hash(yaml.safe_load(config.read_text()), "stm_read", "main_only", 0)
@@ -344,7 +345,7 @@ def test_sigint_then_rerun_finishes_with_the_same_weights(tmp_path, smoke_data):
     assert not list(out.glob(".*.tmp")), "a temporary file was left behind"
 
 
-# ---------------------------------------------------------------- issue 22: symlinks, '..', outputs inside inputs
+# ---------------------------------------------------------------- symlinks, '..', outputs inside inputs
 
 def test_train_overwrite_through_a_symlink_to_the_dataset_is_refused(tmp_path, smoke_data, capsys):
     from tests.test_train import write_config
@@ -377,7 +378,7 @@ def test_evaluate_into_its_predictions_through_a_symlink_is_refused(golden_copy,
             keep=[tmp_path / "gt", tmp_path / "pred"])
 
 
-# ---------------------------------------------------------------- issue 22: diverged training is stopped, not scored
+# ---------------------------------------------------------------- diverged training is stopped, not scored
 
 def test_non_finite_loss_stops_training_with_exit_2_and_keeps_the_last_good_state(tmp_path, smoke_data, capsys,
                                                                                  monkeypatch):
@@ -453,12 +454,12 @@ def test_absurd_learning_rates_are_refused_by_the_config(lr):
         TrainConfig.from_dict({"main": {"lr": lr}})
 
 
-# ---------------------------------------------------------------- issue 22: full disks name the file; stale temporaries
+# ---------------------------------------------------------------- full disks name the file; stale temporaries
 
 def test_a_full_disk_names_the_file_being_written_and_keeps_the_old_one(tmp_path):
     import errno
 
-    from pipelines.files import atomic_save
+    from pipelines.common.files import atomic_save
 
     target = tmp_path / "state.pt"
     target.write_bytes(b"the last good state")
@@ -485,7 +486,7 @@ def test_full_disk_in_predict_names_the_output_folder(tmp_path, smoke_data, caps
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(predict, "write_mask", no_space)
+    monkeypatch.setattr(segment, "write_mask", no_space)
     out = tmp_path / "pred"
     refused(predict.main, ["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset",
                            "davis2017", "--out", str(out)], capsys, names=str(out), says="No space left on device",
@@ -494,7 +495,7 @@ def test_full_disk_in_predict_names_the_output_folder(tmp_path, smoke_data, caps
 
 
 def test_a_killed_jobs_temporary_folder_is_removed_by_its_next_run(tmp_path, smoke_data):
-    from pipelines.files import _HOST
+    from pipelines.common.files import _HOST
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -511,10 +512,10 @@ def test_a_killed_jobs_temporary_folder_is_removed_by_its_next_run(tmp_path, smo
     assert not stale.exists() and alive.exists() and other.exists() and (out / MARKER).is_file()
 
 
-# ---------------------------------------------------------------- issue 23: the GPU path, on the CPU
+# ---------------------------------------------------------------- the GPU path, on the CPU
 
 def test_device_auto_says_why_it_falls_back_to_the_cpu(tmp_path, monkeypatch, caplog):
-    from pipelines import runtime
+    from pipelines.common import runtime
 
     (tmp_path / "nvidia0").touch()
     real = runtime.gpu_hint
@@ -527,9 +528,9 @@ def test_device_auto_says_why_it_falls_back_to_the_cpu(tmp_path, monkeypatch, ca
 
 
 def test_a_job_that_runs_on_this_machines_gpu_declares_one(monkeypatch):
-    """Issue 23 item 5: the default config's jobs declared gpu=0 whatever device they ran on, so no gpu
+    """the default config's jobs declared gpu=0 whatever device they ran on, so no gpu
     limit could keep two of them (a benchmark and a training) off one card."""
-    from pipelines import runtime
+    from pipelines.common import runtime
 
     assert runtime.job_gpus(0, "auto", local_gpus=1) == 1
     assert runtime.job_gpus(0, "cuda", local_gpus=2) == 1
@@ -544,7 +545,7 @@ def test_a_job_that_runs_on_this_machines_gpu_declares_one(monkeypatch):
 
 
 def test_only_rank_0_empties_the_run_folder_and_the_others_wait_for_it(monkeypatch):
-    """Issue 23 item 7: under torchrun every rank emptied the folder before the process group existed."""
+    """under torchrun every rank emptied the folder before the process group existed."""
     events = []
     monkeypatch.setattr(train, "prepare_folder", lambda run: events.append(("prepare", run)) or (None, False))
     monkeypatch.setattr(torch.distributed, "barrier", lambda: events.append(("barrier", None)))
@@ -554,8 +555,8 @@ def test_only_rank_0_empties_the_run_folder_and_the_others_wait_for_it(monkeypat
 
 
 def test_resume_with_fewer_visible_gpus_restores_the_rng_of_the_ones_present(monkeypatch):
-    """Issue 23 item 8: set_rng_state_all raised IndexError for a state saved with more GPUs."""
-    from pipelines.checkpoint import capture_rng, restore_rng
+    """set_rng_state_all raised IndexError for a state saved with more GPUs."""
+    from pipelines.common.checkpoint import capture_rng, restore_rng
 
     state = capture_rng()
     state["cuda"] = [torch.ByteTensor([1]), torch.ByteTensor([2])]  # saved on two GPUs
@@ -568,7 +569,7 @@ def test_resume_with_fewer_visible_gpus_restores_the_rng_of_the_ones_present(mon
 
 
 def test_a_state_saved_without_a_grad_scaler_resumes_with_one(smoke_data, monkeypatch):
-    """Issue 23 item 9: a CPU / float32 state resumed on CUDA with amp failed ("source state dict is empty")."""
+    """a CPU / float32 state resumed on CUDA with amp failed ("source state dict is empty")."""
     from methods import variants
     from pipelines.training.config import TrainConfig
     from pipelines.training.trainer import Trainer
@@ -595,16 +596,16 @@ def test_tab_indented_yaml_names_the_file_and_the_line(tmp_path):
     text[first_indented] = "\t" + text[first_indented].lstrip(" ")
     bad = tmp_path / "tabbed.yaml"
     bad.write_text("\n".join(text) + "\n")
-    result = subprocess.run([sys.executable, "-m", "pipelines.config_file", str(REPO / "config" / "smoke.yaml"),
+    result = subprocess.run([sys.executable, "-m", "pipelines.common.config_file", str(REPO / "config" / "smoke.yaml"),
                              str(bad)], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 2
     assert f"{bad}: line {first_indented + 1} is indented with a tab" in result.stderr
     assert "Traceback" not in result.stderr
-    ok = subprocess.run([sys.executable, "-m", "pipelines.config_file", str(REPO / "config" / "config.yaml")],
+    ok = subprocess.run([sys.executable, "-m", "pipelines.common.config_file", str(REPO / "config" / "config.yaml")],
                         capture_output=True, text=True, cwd=REPO, timeout=60)
     assert ok.returncode == 0, ok.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("train:\n  main: {lr: [1e-4\n")
-    result = subprocess.run([sys.executable, "-m", "pipelines.config_file", str(broken)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "pipelines.common.config_file", str(broken)], capture_output=True,
                             text=True, cwd=REPO, timeout=60)
     assert result.returncode == 2 and f"{broken}: not valid YAML (line 3, column 1" in result.stderr

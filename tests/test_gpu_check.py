@@ -1,4 +1,4 @@
-"""The prepared GPU check (scripts/gpu_check.sh) runs its steps on the CPU at toy sizes (issue 23)."""
+"""The prepared GPU check (pipelines/tools/gpu_check.sh) runs its steps on the CPU at toy sizes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "scripts" / "gpu_check.sh"
+SCRIPT = REPO / "pipelines" / "tools" / "gpu_check.sh"
 
 
 def run_script(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:

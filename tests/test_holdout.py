@@ -1,4 +1,4 @@
-"""The held-out split a recipe is chosen on (issue 24): generated apart from train and val, validated on
+"""The held-out split a recipe is chosen on: generated apart from train and val, validated on
 during training with the columns that time the identity "click", and the SCM-initialisation lever."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from methods.checkpoint import load_torch_file
+from pipelines.common.files import DataError
 from pipelines.data.davis import DavisDataset
 from pipelines.data.synthetic import generate, get_preset
 from pipelines.data.synthetic.write_davis import object_counts
-from pipelines.files import DataError
 from pipelines.training.config import TrainConfig
 from pipelines.training.data import validation_set
 from pipelines.training.validation import VALIDATION_COLUMNS, summarise
@@ -130,7 +130,7 @@ def write_curve(folder, multi: list[float], final: float, gate=(0.6, 0.1)):
 
 
 def test_levers_table_pairs_arms_by_seed_and_times_the_click(tmp_path, capsys):
-    from pipelines import levers
+    from pipelines.tools import levers
 
     for seed, (a, b) in enumerate([(40.0, 52.0), (44.0, 57.0), (30.0, 45.0)]):
         write_curve(tmp_path / "a" / f"seed{seed}", [20, 30, a], final=a + 1)
@@ -151,7 +151,7 @@ def test_levers_table_pairs_arms_by_seed_and_times_the_click(tmp_path, capsys):
 
 
 def test_levers_refuses_a_curve_without_the_holdout_columns(tmp_path):
-    from pipelines import levers
+    from pipelines.tools import levers
 
     (tmp_path / "a" / "seed0").mkdir(parents=True)
     pd.DataFrame([{"iteration": 500, "J&F": 30.0}]).to_csv(tmp_path / "a" / "seed0" / "validation.csv", index=False)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines import collect, predict, train
-from pipelines.config_file import schema_problem
+from pipelines import collect, predict, score, train
+from pipelines.common.config_file import schema_problem
 from pipelines.experiment import datasets, matrix, runs, stages
 from pipelines.experiment.roots import dataset_roots
 
@@ -178,7 +178,7 @@ def test_a_dataset_registered_in_one_place_is_checked_read_predicted_evaluated_a
     assert sorted(p.name for p in pred.iterdir() if p.is_dir()) == sorted(reader.sequences)
 
     scored = tmp_path / "evaluations" / "copy_first_frame" / "none" / "seed0" / "mose"
-    assert collect.main(["evaluate", "--config", str(config_path), "--dataset", "mose", "--gt", str(root),
+    assert score.main(["--config", str(config_path), "--dataset", "mose", "--gt", str(root),
                          "--pred", str(pred), "--variant", "copy_first_frame", "--stage", "none", "--seed", "0",
                          "--workers", "1", "--out", str(scored)]) == 0  # evaluated
     summary = pd.read_csv(scored / "global.csv")

@@ -124,22 +124,22 @@ def test_engine_errors():
     ("", False),
 ])
 def test_native_bfloat16_is_read_from_the_cpu_flags(flags, native):
-    from methods.inference import cpu_has_native_bfloat16
+    from methods.precision import cpu_has_native_bfloat16
 
     assert cpu_has_native_bfloat16(f"processor\t: 0\n{flags}\n") is native
 
 
 def test_amp_auto_is_float32_on_a_cpu_without_native_bfloat16(monkeypatch):
-    import methods.inference as inference
+    import methods.precision as precision
 
-    monkeypatch.setattr(inference, "cpu_has_native_bfloat16", lambda cpuinfo=None: False)
-    assert inference.resolve_amp("auto", "cpu") is False
-    assert inference.resolve_amp(True, "cpu") is True and inference.resolve_amp("off", "cpu") is False
-    assert inference.resolve_amp("auto", "cuda") is True
-    monkeypatch.setattr(inference, "cpu_has_native_bfloat16", lambda cpuinfo=None: True)
-    assert inference.resolve_amp("auto", "cpu") is True
-    assert inference.precision_name(True, "cpu") == "bfloat16-amp"
-    assert inference.precision_name(True, "cuda") == "float16-amp"
-    assert inference.precision_name(False, "cpu") == "float32"
+    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda cpuinfo=None: False)
+    assert precision.resolve_amp("auto", "cpu") is False
+    assert precision.resolve_amp(True, "cpu") is True and precision.resolve_amp("off", "cpu") is False
+    assert precision.resolve_amp("auto", "cuda") is True
+    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda cpuinfo=None: True)
+    assert precision.resolve_amp("auto", "cpu") is True
+    assert precision.precision_name(True, "cpu") == "bfloat16-amp"
+    assert precision.precision_name(True, "cuda") == "float16-amp"
+    assert precision.precision_name(False, "cpu") == "float32"
     with pytest.raises(ValueError, match="expected auto, true or false"):
-        inference.resolve_amp("fast", "cpu")
+        precision.resolve_amp("fast", "cpu")

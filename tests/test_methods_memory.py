@@ -202,7 +202,7 @@ def test_table3_memory_bytes_at_480p(table3_entry):
 
 
 def test_stm_read_at_t_1000_is_a_bounded_number_of_products_and_equals_dense_attention():
-    """Issue 23 item 3: the read looped over every stored frame (two products per frame and chunk);
+    """the read looped over every stored frame (two products per frame and chunk);
     now one product per bank and chunk (a bank per run of frames with the same objects)."""
     from torch.utils._python_dispatch import TorchDispatchMode
 

@@ -11,10 +11,11 @@ import pytest
 
 from methods.checkpoint import CheckpointError
 from pipelines import predict
+from pipelines.common.files import MARKER, DataError
 from pipelines.data.davis import DavisDataset
 from pipelines.data.masks import read_mask
 from pipelines.data.youtubevos import YouTubeVOSDataset
-from pipelines.files import MARKER, DataError
+from pipelines.predicting import segment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -107,7 +108,7 @@ def test_existing_prediction_is_replaced_only_when_complete(tmp_path, smoke_data
                   "--out", str(out)])
     (out / "stale").mkdir()
     calls = {"n": 0}
-    real = predict.segment_frames
+    real = segment.segment_frames
 
     def failing(engine, video, merge_objects=False, with_truth=False):
         calls["n"] += 1
@@ -115,12 +116,12 @@ def test_existing_prediction_is_replaced_only_when_complete(tmp_path, smoke_data
             raise RuntimeError("boom")
         return real(engine, video, merge_objects, with_truth)
 
-    monkeypatch.setattr(predict, "segment_frames", failing)
+    monkeypatch.setattr(segment, "segment_frames", failing)
     with pytest.raises(RuntimeError):
         predict.main(["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
                       "--out", str(out)])
     assert (out / "stale").is_dir() and len(list(tmp_path.iterdir())) == 1
-    monkeypatch.setattr(predict, "segment_frames", real)
+    monkeypatch.setattr(segment, "segment_frames", real)
     predict.main(["--variant", "copy_first_frame", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
                   "--out", str(out)])
     assert not (out / "stale").exists()

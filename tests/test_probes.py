@@ -13,7 +13,8 @@ from methods.inference import InferenceEngine
 from methods.interventions import INTERVENTIONS, Intervention
 from methods.variants import build_model
 from pipelines import probes
-from pipelines.files import DataError
+from pipelines.common.files import DataError
+from pipelines.tables import probes as probe_tables
 from tests.tiny_model import TINY_MODEL
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -163,7 +164,7 @@ def generated_scores(seeds=(0, 1, 2), sequences=4, shift=-10.0, seed=0):
     for s in seeds:
         for q in range(sequences):
             for obj in (1, 2):
-                base = {m: rng.uniform(40, 80) for m in probes.SCORES.values()}
+                base = {m: rng.uniform(40, 80) for m in probe_tables.SCORES.values()}
                 key = {"variant": "gvos_scm", "stage": "full", "seed": s, "dataset": "davis2017", "split": "val",
                        "sequence": f"v{q}", "object": obj}
                 rows.append({**key, **base})
@@ -175,8 +176,8 @@ def generated_scores(seeds=(0, 1, 2), sequences=4, shift=-10.0, seed=0):
 
 def test_the_probes_table_pairs_each_seed_with_the_unmodified_model():
     probe_scores, reference = generated_scores()
-    table = probes.probes_table(probe_scores, reference, samples=500)
-    assert list(table.columns) == probes.COLUMNS
+    table = probe_tables.probes_table(probe_scores, reference, samples=500)
+    assert list(table.columns) == probe_tables.COLUMNS
     assert sorted(table["seed"]) == [0, 1, 2]
     merged = probe_scores.merge(reference, on=["seed", "sequence", "object"], suffixes=("", "_ref"))
     per_seed = (merged["J&F-Mean"] - merged["J&F-Mean_ref"]).groupby(merged["seed"]).mean()
@@ -185,20 +186,20 @@ def test_the_probes_table_pairs_each_seed_with_the_unmodified_model():
     assert row["mean_delta_J&F"] == pytest.approx(per_seed.mean())
     assert row["ci_low"] < row["mean_delta_J&F"] < row["ci_high"] < 0  # a 10-point drop is told from 0
     assert row["n_seeds"] == 3 and row["n_objects"] == 8
-    one_seed = probes.probes_table(probe_scores[probe_scores["seed"] == 0], reference, samples=500)
+    one_seed = probe_tables.probes_table(probe_scores[probe_scores["seed"] == 0], reference, samples=500)
     assert one_seed["ci_low"].isna().all()  # one seed: no interval, never a sequence-only one
 
 
 def test_the_probes_table_refuses_probes_without_a_reference():
     probe_scores, reference = generated_scores()
     with pytest.raises(DataError, match="no scores of the unmodified model"):
-        probes.probes_table(probe_scores, reference[reference["variant"] == "none"])
+        probe_tables.probes_table(probe_scores, reference[reference["variant"] == "none"])
 
 
 def test_probes_of_a_checkpoint_score_like_its_prediction(tmp_path, smoke_data):
     """The probes path (segment, score) gives an identity intervention exactly the scores pipelines.predict
-    + pipelines.collect evaluate give the checkpoint; a real intervention changes them."""
-    from pipelines import collect, predict
+    + pipelines.score give the checkpoint; a real intervention changes them."""
+    from pipelines import predict, score
     from tests.test_train import run_in_process, write_config
 
     config = write_config(tmp_path / "c.yaml", smoke_data, iterations=1)
@@ -207,7 +208,7 @@ def test_probes_of_a_checkpoint_score_like_its_prediction(tmp_path, smoke_data):
              "--stage", "main_only", "--seed", "0", "--data", str(smoke_data / "DAVIS"), "--dataset", "davis2017",
              "--device", "cpu"]
     predict.main([*model, "--out", str(tmp_path / "pred")])
-    collect.main(["evaluate", "--config", str(config), "--dataset", "davis2017", "--gt", str(smoke_data / "DAVIS"),
+    score.main(["--config", str(config), "--dataset", "davis2017", "--gt", str(smoke_data / "DAVIS"),
                   "--pred", str(tmp_path / "pred"), "--split", "val", "--variant", "gvos_scm", "--stage", "main_only",
                   "--seed", "0", "--workers", "1", "--out", str(tmp_path / "eval")])
     interventions.register(Intervention("readout_identity", "readout", lambda read: read, "nothing changed"))
@@ -225,7 +226,7 @@ def test_probes_of_a_checkpoint_score_like_its_prediction(tmp_path, smoke_data):
     np.testing.assert_array_equal(identity["J&F-Mean"].to_numpy(), ref["J&F-Mean"].to_numpy())
     oracle = scores[scores["intervention"] == "scm_mask_oracle"]
     assert not np.array_equal(oracle["J&F-Mean"].to_numpy(), identity["J&F-Mean"].to_numpy())
-    table = probes.probes_table(scores, reference)
+    table = probe_tables.probes_table(scores, reference)
     assert set(table["intervention"]) == {"readout_identity", "scm_mask_oracle"}
     assert table.loc[table["intervention"] == "readout_identity", "delta_J&F"].abs().max() == 0
 

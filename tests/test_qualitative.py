@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from pipelines import qualitative, scm_gate
+from pipelines import qualitative
+from pipelines.predicting import scm_gate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

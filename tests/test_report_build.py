@@ -163,8 +163,8 @@ def test_full_report_lists_every_figure_and_table(built):
 
 
 def test_a_paper_folder_without_the_papers_tables_is_refused(tmp_path):
-    """Issue 22 item 4: a wrong report.paper_dir dropped every literature row silently."""
-    from pipelines.files import DataError
+    """a wrong report.paper_dir dropped every literature row silently."""
+    from pipelines.common.files import DataError
 
     results = tmp_path / "results"
     results.mkdir()
@@ -205,7 +205,7 @@ def test_paper_files_exist_under_the_default_path():
 
 
 def test_cli_rejects_missing_results_folder(tmp_path, capsys):
-    from pipelines.cli import run_cli
+    from pipelines.common.cli import run_cli
 
     with pytest.raises(SystemExit) as exit_info:
         run_cli(main, ["--results", str(tmp_path / "nope"), "--out", str(tmp_path / "b")])
@@ -236,7 +236,7 @@ def test_head_start_finding_states_seed_mean_losses():
     assert _head_start(pd.DataFrame(rows[:3])) is None  # main_only only: nothing to compare
 
 
-# ---------------------------------------------------------------- issue 26: the formats a paper takes
+# ---------------------------------------------------------------- the formats a paper takes
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:

@@ -1,4 +1,4 @@
-"""The cluster path run for real: a one-node SLURM (scripts/local_slurm.sh) takes the smoke workflow
+"""The cluster path run for real: a one-node SLURM (pipelines/tools/local_slurm.sh) takes the smoke workflow
 through profiles/slurm, every job submitted with sbatch, and gives the results of a local run.
 
 Marked ``slurm`` (deselected by default: `pytest -m slurm`); CI runs it as its own step. It starts
@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "scripts" / "local_slurm.sh"
+SCRIPT = REPO / "pipelines" / "tools" / "local_slurm.sh"
 ONE_NODE = ["--slurm-status-command", "squeue", "--jobs", "4", "--slurm-init-seconds-before-status-checks", "5"]
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: ([^)]*)\)")
 
@@ -179,7 +179,7 @@ def local_slurm(*args: str) -> None:
 def test_with_accounting_jobs_name_an_account_the_cluster_knows(cluster, tmp_path):
     """Last in this file: it restarts the cluster with job accounting (slurmdbd, enforced associations).
     The account the profile documents is refused by the plugin before any submission when the cluster does
-    not know it; with the account scripts/local_slurm.sh created, the job runs and sacct follows it."""
+    not know it; with the account pipelines/tools/local_slurm.sh created, the job runs and sacct follows it."""
     if not cluster:
         pytest.skip("the cluster was started outside these tests: its configuration is left as it is")
     local_slurm("down")

@@ -17,8 +17,8 @@ import yaml
 from methods.checkpoint import CHECKPOINT_KEYS, CheckpointError, load_torch_file
 from methods.checkpoint import read_checkpoint as load_checkpoint
 from pipelines import train
-from pipelines.files import MARKER, DataError
-from pipelines.provenance import run_hash
+from pipelines.common.files import MARKER, DataError
+from pipelines.common.provenance import run_hash
 
 REPO = Path(__file__).resolve().parent.parent
 

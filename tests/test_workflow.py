@@ -226,7 +226,7 @@ def test_jobs_share_the_machines_cpus_whatever_cores_says(tmp_path):
 
 def test_the_training_benchmark_waits_for_the_data_it_trains_on(tmp_path):
     """Asked for alone in an empty folder, results/train_speed.csv schedules the synthetic data first:
-    without the dataset as an input the benchmark could start before the data rule (CI, stop 36)."""
+    without the dataset as an input the benchmark could start before the data rule (seen in CI)."""
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "1",
                "-n", "results/train_speed.csv", "--configfile", str(REPO / "config" / "smoke.yaml")]
     run = subprocess.run(command, capture_output=True, text=True, timeout=180)
@@ -236,7 +236,7 @@ def test_the_training_benchmark_waits_for_the_data_it_trains_on(tmp_path):
 
 
 def test_paper_config_survives_snakemakes_merge_with_the_default():
-    """Issue 23 item 2: `--configfile config/paper.yaml` without --replace-workflow-config merges
+    """`--configfile config/paper.yaml` without --replace-workflow-config merges
     config.yaml under it; paper.yaml states every recipe key, so the merged recipe is paper.yaml's own."""
     import dataclasses
 

@@ -32,11 +32,11 @@ def edited_smoke_config(tmp_path: Path, edit) -> Path:
 
 
 def check_config_edits_rerun_exactly_what_they_change(tmp_path: Path) -> None:
-    """Issue 22: after a finished run, one edit of model.key_dim and train.main.lr and ONE invocation
+    """after a finished run, one edit of model.key_dim and train.main.lr and ONE invocation
     leave nothing stale (every checkpoint has the new identity, the benchmarks reran), a second dry run
     has nothing to do, and an edit of threads reruns nothing."""
     from methods.checkpoint import read_checkpoint
-    from pipelines.provenance import run_hash
+    from pipelines.common.provenance import run_hash
 
     def edit(config):
         config["model"]["key_dim"] = 8

@@ -9,6 +9,8 @@ to refuse runs that would be killed by the OOM killer, not to predict the peak e
 
 from __future__ import annotations
 
+from methods import memory
+
 BASE_BYTES = 1 << 30
 
 
@@ -16,7 +18,6 @@ def needed_bytes(cfg, t: int, objects: int, height: int, width: int) -> int:
     """Estimated peak bytes of one (variant, t) measurement; ``cfg`` None for non-learned baselines."""
     if cfg is None:
         return BASE_BYTES
-    from methods import memory
 
     state = memory.state_bytes(cfg, t + 1, objects, height, width)
     return BASE_BYTES + state + memory.read_workspace_bytes(cfg, t, objects, height, width)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from methods.precision import amp_dtype
 from pipelines.benchmarking.breakdown import SectionClock
 
 
@@ -33,8 +34,6 @@ def _best_rate(device: str, flops: float, work, repeats: int) -> float:
 def matmul_peak_gflops(device: str, repeats: int = 5, amp: bool = False) -> float:
     """This machine's matrix-product rate (best of ``repeats``) in the precision the training runs in
     (float32, or under the same autocast): the limit to compare against."""
-    from methods.inference import amp_dtype
-
     n = 4096 if torch.device(device).type == "cuda" else 1024
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     if amp:
@@ -45,8 +44,6 @@ def matmul_peak_gflops(device: str, repeats: int = 5, amp: bool = False) -> floa
 def conv_peak_gflops(device: str, repeats: int = 5, amp: bool = False) -> float:
     """The rate of a 3x3 convolution of the model's typical training shape (64 -> 64 channels at 32x56,
     batch 8, channels-last) in the training's precision: the bound of the convolution-heavy step."""
-    from methods.inference import amp_dtype
-
     x = torch.randn(8, 64, 32, 56, device=device).to(memory_format=torch.channels_last)
     conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False).to(device, memory_format=torch.channels_last)
     flops = 2 * 8 * 64 * 64 * 9 * 32 * 56

@@ -20,6 +20,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from methods.checkpoint import load_model, read_checkpoint
+from methods.config import ModelConfig
+from methods.inference import InferenceEngine, build_engine
+from methods.network import GVOSNet
+from methods.precision import emulates_bfloat16, precision_name
+from methods.variants import is_learned, model_config
 from pipelines.benchmarking.breakdown import COLUMNS as BREAKDOWN_COLUMNS
 from pipelines.benchmarking.breakdown import measure_breakdown
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
@@ -28,10 +34,10 @@ from pipelines.benchmarking.memory_budget import check_budget
 from pipelines.benchmarking.peaks import conv_peak_gflops, fp32_precision_in_force, matmul_peak_gflops
 from pipelines.benchmarking.settings import BenchmarkSettings
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
-from pipelines.cli import progress_bar
-from pipelines.compiling import compile_network
-from pipelines.files import DataError
-from pipelines.provenance import device_name, provenance
+from pipelines.common.cli import progress_bar
+from pipelines.common.compiling import compile_network
+from pipelines.common.files import DataError
+from pipelines.common.provenance import device_name, provenance
 
 log = logging.getLogger("gvos.benchmark")
 
@@ -81,10 +87,6 @@ class VariantSpec:
 
 def resolve_variant(variant: str, settings: BenchmarkSettings, checkpoint_dir: str | Path | None) -> VariantSpec:
     """The variant's config: the checkpoint's when one is found, else the model section (+ --backbone)."""
-    from methods.checkpoint import read_checkpoint
-    from methods.config import ModelConfig
-    from methods.variants import is_learned, model_config
-
     if not is_learned(variant, settings.variant_defs):
         return VariantSpec(variant, None, None)
     checkpoint = find_checkpoint(checkpoint_dir, variant)
@@ -105,10 +107,6 @@ def resolve_variant(variant: str, settings: BenchmarkSettings, checkpoint_dir: s
 def build_variant_engine(spec: VariantSpec, settings: BenchmarkSettings):
     """The spec's inference engine on the settings' device, weights seeded random or from the checkpoint,
     and whether its network was compiled (settings.compile, where inductor runs here)."""
-    from methods.checkpoint import load_model
-    from methods.inference import InferenceEngine, build_engine
-    from methods.network import GVOSNet
-
     if spec.config is None:
         return build_engine(spec.variant), False
     if spec.checkpoint is not None:
@@ -130,8 +128,6 @@ def check_memory(specs: list[VariantSpec], settings: BenchmarkSettings) -> None:
 
 def dtype_name(settings: BenchmarkSettings) -> str:
     """What the engine computes in: float16 autocast on CUDA, bfloat16 autocast on the CPU, or float32."""
-    from methods.inference import precision_name
-
     return precision_name(settings.amp, settings.device)
 
 
@@ -196,7 +192,6 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
         torch.set_num_threads(settings.threads)
     specs = [resolve_variant(v, settings, checkpoint_dir) for v in settings.variants]
     check_memory(specs, settings)
-    from methods.inference import emulates_bfloat16
 
     if emulates_bfloat16(settings.amp, settings.device):
         log.warning("--amp on a CPU without native bfloat16: PyTorch emulates it, far slower than float32")

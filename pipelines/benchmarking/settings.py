@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
-from methods.inference import resolve_amp
+from methods.precision import resolve_amp
 from methods.variants import PAPER_VARIANTS, catalogue, variant_defs
+from pipelines.common.runtime import resolve_device
 
 DEFAULTS = {
     "variants": list(PAPER_VARIANTS),
@@ -23,7 +24,7 @@ DEFAULTS = {
     "threads": None,  # None: leave torch's default
     "breakdown": True,  # a second pass timing each section of the step, plus a FLOP count
     "tf32": None,  # CUDA: None keeps PyTorch's defaults (convolutions TF32, matrix products IEEE float32)
-    "compile": False,  # torch.compile the network's shape-stable parts (pipelines.compiling)
+    "compile": False,  # torch.compile the network's shape-stable parts (pipelines.common.compiling)
     "training": None,  # the training benchmark's own settings (pipelines.benchmark train), not read here
 }
 
@@ -102,8 +103,6 @@ def parse_variants(text: str | list, known: list[str]) -> list[str]:
 def merge(config: dict | None, cli: dict) -> BenchmarkSettings:
     """Combine the config's ``benchmark:`` / ``model:`` sections with CLI values (None = not given); the
     device is a CLI value only (``--device``, default auto)."""
-    from pipelines.runtime import resolve_device
-
     config = config or {}
     defs = variant_defs(config)
     section = config.get("benchmark") or {}

@@ -26,14 +26,18 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from methods import variants
+from methods.precision import precision_name, resolve_amp
 from pipelines.benchmarking.breakdown import SectionClock
 from pipelines.benchmarking.measure import PeakMemory
 from pipelines.benchmarking.peaks import conv_peak_gflops, fp32_precision_in_force, matmul_peak_gflops
+from pipelines.common.provenance import provenance, section_hash
 from pipelines.experiment import stages
-from pipelines.provenance import provenance, section_hash
-from pipelines.training.trainer import STEP_SECTIONS
+from pipelines.experiment.defaults import MIB
+from pipelines.training.config import TrainConfig
+from pipelines.training.data import IterationBatches, build_clip_dataset, seed_everything
+from pipelines.training.trainer import STEP_SECTIONS, Trainer, configure_torch
 
-STAGES = ("pretrain", "main")
 SECTION_COLUMNS = [f"seconds_{name}" for name in STEP_SECTIONS]
 COLUMNS = [
     "variant", "stage", "backbone", "crop_height", "crop_width", "batch_size", "num_frames", "max_objects",
@@ -55,11 +59,6 @@ class TrainBenchSettings:
 
 
 def _fresh_trainer(config: dict, variant: str, stage: str, device: torch.device):
-    from methods import variants
-    from pipelines.training.config import TrainConfig
-    from pipelines.training.data import seed_everything
-    from pipelines.training.trainer import Trainer, configure_torch
-
     configure_torch(device)
     train_cfg = TrainConfig.from_dict(config.get("train"))
     stage_cfg = train_cfg.schedule(stages.from_scratch(stage))
@@ -81,8 +80,6 @@ def count_flops(trainer, batches, iterations: range) -> dict[str, int]:
 def measure_stage(config: dict, config_path: Path | None, variant: str, stage: str, settings: TrainBenchSettings,
                   peak: PeakMemory) -> dict:
     """One row: the timing of ``settings.iterations`` training iterations after ``settings.warmup``."""
-    from pipelines.training.data import IterationBatches, build_clip_dataset
-
     device = torch.device(settings.device)
     trainer, stage_cfg = _fresh_trainer(config, variant, stage, device)
     clips = build_clip_dataset(stages.from_scratch(stage), stage_cfg, config.get("data") or {}, config_path, seed=0)
@@ -125,9 +122,6 @@ def measure_stage(config: dict, config_path: Path | None, variant: str, stage: s
 
 def run_training_benchmark(config: dict, config_path: Path | None, settings: TrainBenchSettings) -> list[dict]:
     """One row per (variant, stage), with the provenance columns and the machine's matmul rate."""
-    from methods.inference import precision_name, resolve_amp
-    from pipelines.training.config import TrainConfig
-
     peak = PeakMemory(settings.device)
     amp = resolve_amp(TrainConfig.from_dict(config.get("train")).amp, settings.device)
     limit = matmul_peak_gflops(settings.device, amp=amp)
@@ -166,5 +160,5 @@ def summary_lines(rows: list[dict]) -> list[str]:
             f"({row['achieved_gflops_per_second'] / row['matmul_peak_gflops_per_second']:.0%} of it) and "
             f"{row['conv_peak_gflops_per_second']:.1f} GFLOP/s 3x3 conv ({row['fraction_of_conv_peak']:.0%}) in the "
             f"same precision on this machine; peak memory "
-            f"{row['peak_memory_bytes'] / 2**20:.0f} MiB ({row['peak_memory_kind']})")
+            f"{row['peak_memory_bytes'] / MIB:.0f} MiB ({row['peak_memory_kind']})")
     return lines

@@ -23,7 +23,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from pipelines.files import DataError
+from pipelines.common.files import DataError
 from pipelines.data.masks import VOID_ID
 
 

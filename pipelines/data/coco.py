@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools.coco import COCO
 
-from pipelines.files import DataError, inside_root
+from pipelines.common.files import DataError, inside_root
 from pipelines.data.video import read_image
 
 ANNOTATION_FILES = ("instances_train.json", "instances_train2017.json")

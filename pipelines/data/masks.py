@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipelines.files import DataError, atomic_save
+from pipelines.common.files import DataError, atomic_save
 
 VOID_ID = 255
 

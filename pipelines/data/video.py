@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipelines.files import DataError
+from pipelines.common.files import DataError
 from pipelines.data.masks import VOID_ID, read_mask
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")

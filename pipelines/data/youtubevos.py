@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.files import DataError, inside_root
+from pipelines.common.files import DataError, inside_root
 from pipelines.data.video import (
     IMAGE_SUFFIXES,
     VideoSample,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.common.files import DataError, inside_root
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.data.video import list_frames, read_text_file
 from pipelines.evaluation.boundary import boundary_radius
@@ -38,7 +39,6 @@ from pipelines.evaluation.result import (
     per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
-from pipelines.files import DataError, inside_root
 
 log = logging.getLogger("gvos.evaluate")
 

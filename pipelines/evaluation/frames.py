@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.common.files import DataError
 from pipelines.data.masks import read_mask
-from pipelines.files import DataError
 
 
 def _size(shape: tuple[int, ...]) -> str:

@@ -9,8 +9,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pipelines.cli import progress_bar
-from pipelines.files import DataError
+from pipelines.common.cli import progress_bar
+from pipelines.common.files import DataError
 
 
 class _Failure:

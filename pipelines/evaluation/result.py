@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipelines.common.files import atomic_save
 from pipelines.evaluation.metrics import METRICS
 from pipelines.evaluation.statistics import object_statistics
-from pipelines.files import atomic_save
 
 if TYPE_CHECKING:  # pandas is imported lazily: it is the slowest import of a CLI run
     import pandas as pd

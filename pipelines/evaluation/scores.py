@@ -21,6 +21,7 @@ from pipelines.evaluation.boundary import (
     f_from_counts,
     pack_bits,
 )
+from pipelines.evaluation.metrics import METRICS
 
 _BIT_TYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
 PACKED_MIN_PIXELS = 100_000  # crops at least this large are dilated bit-packed (measured faster)
@@ -147,8 +148,6 @@ def frame_scores(
     Returns metric name -> ``float64 (len(object_ids),)``; an object in neither map gets each
     metric's ``when_absent`` value (1 for J and F: both masks empty is a perfect match).
     """
-    from pipelines.evaluation.metrics import METRICS
-
     scores = {name: np.full(len(object_ids), metric.when_absent, dtype=np.float64) for name, metric in METRICS.items()}
     if not object_ids:
         return scores

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.common.files import DataError, inside_root
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.data.video import list_frames
 from pipelines.evaluation.boundary import boundary_radius
@@ -42,7 +43,6 @@ from pipelines.evaluation.result import (
     per_sequence_table,
 )
 from pipelines.evaluation.scores import frame_scores
-from pipelines.files import DataError, inside_root
 
 FRAMES_PER_TASK = 8
 

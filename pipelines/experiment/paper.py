@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.files import DataError
+from pipelines.common.files import DataError
 
 PAPER_FILES = {
     "table1": "ablation_training_stages.csv",

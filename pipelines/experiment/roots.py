@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.common.files import DataError
 from pipelines.experiment import datasets
-from pipelines.files import DataError
 
 SYNTHETIC_ROOT = "data/synthetic"
 

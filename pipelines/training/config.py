@@ -12,7 +12,7 @@ workflow's ``resources:`` section and ``experiments.seeds`` as command-line flag
       amp: auto             # mixed precision for training and the workflow's prediction of the run:
                             # auto (float16 on CUDA, bfloat16 on a CPU with native bfloat16, else
                             # float32), true or false
-      compile: false        # torch.compile (inductor) the network's shape-stable parts (pipelines.compiling)
+      compile: false        # torch.compile (inductor) the network's shape-stable parts (pipelines.common.compiling)
       checkpoint_every: 50  # iterations between resumable state files
       log_every: 10         # iterations between loss.csv rows (averaged over the window)
       allow_untrained_backbone: false   # see below
@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from methods.inference import is_amp_setting
+from methods.precision import is_amp_setting
 from pipelines.experiment import datasets
 from pipelines.experiment.datasets import HOLDOUT_DATASET
 from pipelines.experiment.stages import Stage

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pipelines.common.files import DataError
 from pipelines.data import clips
 from pipelines.data.coco import CocoImages
 from pipelines.experiment import datasets
 from pipelines.experiment.datasets import HOLDOUT_DATASET, PRETRAIN_ROOT_KEY
 from pipelines.experiment.roots import dataset_root
 from pipelines.experiment.stages import Stage
-from pipelines.files import DataError
 from pipelines.training.config import StageConfig
 
 

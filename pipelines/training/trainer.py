@@ -16,7 +16,8 @@ from contextlib import AbstractContextManager
 import torch
 from torch import nn
 
-from methods.inference import amp_dtype, emulates_bfloat16, resolve_amp
+from methods import losses
+from methods.precision import amp_dtype, emulates_bfloat16, resolve_amp
 from pipelines.training.config import StageConfig
 from pipelines.training.data import derive_seed, seed_everything
 from pipelines.training.distributed import global_map_count, sync_batch_norm
@@ -58,7 +59,7 @@ class Trainer:
                  seed: int = 0, rank: int = 0, world: int = 1, channels_last: bool = True):
         if world > 1:
             model = sync_batch_norm(model)
-        # channels-last convolutions: 14% faster training steps on the CPU (measured, issue 15)
+        # channels-last convolutions: 14% faster training steps on the CPU (measured; docs/findings.md)
         self.model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
         self.model.train()  # frozen BatchNorm (model.freeze_bn) is FrozenBatchNorm2d: train() leaves it alone
         self.cfg = stage_cfg
@@ -92,8 +93,6 @@ class Trainer:
              hook: SectionHook | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """One iteration on ``batch`` (frames (B,T,3,H,W), masks (B,T,O,H,W), valid (B,O)); returns the
         loss (detached scalar tensor) and its named parts (floats)."""
-        from methods.losses import total_loss
-
         section = (lambda name: contextlib.nullcontext()) if hook is None else hook
         seed_everything(derive_seed(self.seed, iteration, RNG_STREAM + self.rank))
         lr = self.cfg.lr_at(iteration)
@@ -106,7 +105,7 @@ class Trainer:
         with section("forward"):
             with torch.autocast(self.device.type, dtype=amp_dtype(self.device), enabled=self.amp):
                 output = self.net(frames, masks[:, 0], valid)
-            loss, parts = total_loss({k: v.float() for k, v in output.items()}, masks[:, 1:], valid,
+            loss, parts = losses.total_loss({k: v.float() for k, v in output.items()}, masks[:, 1:], valid,
                                      map_count=global_map_count(valid, masks.shape[1] - 1))
         parts.pop("total", None)  # the same number as loss
         if not torch.isfinite(loss):

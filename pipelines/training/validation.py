@@ -4,7 +4,7 @@ Scored as the DAVIS protocol scores a split (pipelines.evaluation): each object'
 the frames between the first and the last, then over the objects; J&F is the mean of the two. Beside
 it: an interval over objects (percentile bootstrap), J&F of the single- and of the multi-object videos
 apart (telling objects apart is what the multi-object ones test), and the SCM's mean gate inside and
-outside the previous mask (pipelines.scm_gate), so a curve shows when and how a run learns identity.
+outside the previous mask (pipelines.predicting.scm_gate), so a curve shows when and how a run learns identity.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from methods.inference import InferenceEngine
+from pipelines.common.intervals import bootstrap_interval
 from pipelines.data.masks import VOID_ID
 from pipelines.evaluation.boundary import boundary_radius
 from pipelines.evaluation.scores import frame_scores
 from pipelines.experiment import datasets
 from pipelines.experiment.datasets import HOLDOUT_DATASET
 from pipelines.experiment.roots import dataset_root
-from pipelines.intervals import bootstrap_interval
+from pipelines.predicting.scm_gate import GateRecorder, gate_statistics
+from pipelines.predicting.segment import segment_video
 
 VALIDATION_COLUMNS = ["iteration", "J", "F", "J&F", "J&F_low", "J&F_high", "objects", "J&F_single", "J&F_multi",
                       "objects_single", "objects_multi", "gate_inside", "gate_outside"]
@@ -63,10 +66,6 @@ def summarise(scores: list[tuple[float, float]], multi: list[bool]) -> dict[str,
 def validate(model: torch.nn.Module, videos: list, device: torch.device, amp: bool = False) -> dict[str, float]:
     """The validation row (less iteration) of ``model`` on ``videos``; the model is back in training mode
     afterwards."""
-    from methods.inference import InferenceEngine
-    from pipelines.predict import segment_video
-    from pipelines.scm_gate import GateRecorder, gate_statistics
-
     engine = InferenceEngine(model, device=device, amp=amp)
     scores, multi, gates = [], [], []
     recorder = GateRecorder(model) if getattr(model, "scm", None) is not None else None

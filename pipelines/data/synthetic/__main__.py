@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from pipelines.cli import run_cli
+from pipelines.common.cli import run_cli
 from pipelines.data.synthetic.generator import generate
 from pipelines.data.synthetic.presets import PRESETS, get_preset
 

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from pipelines.data.synthetic.looks import Look
+from pipelines.data.synthetic.scenes import ATTRIBUTES
 
 
 def item_rng(seed: int, *parts: str | int) -> np.random.Generator:
@@ -57,8 +58,6 @@ ATTRIBUTES_FILE = "attributes.csv"
 def write_attributes(root: Path, rows: list[tuple[str, str, dict[str, bool]]]) -> None:
     """ROOT/attributes.csv: one row per (sequence, split) with a 0/1 column per attribute
     (pipelines.data.synthetic.scenes.ATTRIBUTES)."""
-    from pipelines.data.synthetic.scenes import ATTRIBUTES
-
     lines = [",".join(["sequence", "split", *ATTRIBUTES])]
     lines += [",".join([name, split, *(str(int(attrs[a])) for a in ATTRIBUTES)]) for name, split, attrs in rows]
     root.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from pipelines.cli import progress_bar
-from pipelines.files import OutputFolder
+from pipelines.common.cli import progress_bar
+from pipelines.common.files import OutputFolder
 from pipelines.data.synthetic.backgrounds import load_photos
 from pipelines.data.synthetic.looks import split_looks
 from pipelines.data.synthetic.presets import Preset
@@ -19,7 +19,7 @@ from pipelines.data.synthetic.write_youtubevos import write_youtubevos
 def generate(out: str | Path, preset: Preset, seed: int, overwrite: bool = False, progress: bool = True) -> dict:
     """Write OUT/DAVIS, OUT/YouTubeVOS, OUT/COCO and OUT/README.md; return the summary.
 
-    Nothing appears at OUT until everything is written (pipelines.files.OutputFolder). An existing
+    Nothing appears at OUT until everything is written (pipelines.common.files.OutputFolder). An existing
     non-empty OUT is replaced only if this suite wrote it, or with ``overwrite``. The files depend
     only on (preset, seed) and the installed packages.
     """

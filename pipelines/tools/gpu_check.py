@@ -1,7 +1,7 @@
 """One prepared check of the GPU path, for a machine where only ``make install`` has been done.
 
-    bash scripts/gpu_check.sh                          # one GPU, < 8 minutes: OUT = results/gpu_check
-    bash scripts/gpu_check.sh --device cpu --tiny      # the same steps on the CPU at toy sizes (a test)
+    bash pipelines/tools/gpu_check.sh                          # one GPU, < 8 minutes: OUT = results/gpu_check
+    bash pipelines/tools/gpu_check.sh --device cpu --tiny      # the same steps on the CPU at toy sizes (a test)
 
 Steps, each a CLI of the suite run as a user would run it (its log in OUT/logs/STEP.log):
 
@@ -34,11 +34,11 @@ import torch
 import yaml
 
 from methods.config import TOY_MODEL
-from pipelines.cli import run_cli
+from pipelines.common.cli import run_cli
+from pipelines.common.files import OutputFolder
+from pipelines.common.provenance import DEFAULT_CONFIG, REPO_ROOT
+from pipelines.common.runtime import visible_gpus
 from pipelines.experiment.stages import MAIN_ONLY
-from pipelines.files import OutputFolder
-from pipelines.provenance import DEFAULT_CONFIG, REPO_ROOT
-from pipelines.runtime import visible_gpus
 
 VARIANTS = ("gvos_scm", "stm_read")
 CSV_COLUMNS = ["step", "variant", "setting", "t", "metric", "value"]
@@ -78,7 +78,7 @@ class Step:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bash scripts/gpu_check.sh", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bash pipelines/tools/gpu_check.sh", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     parser.add_argument("--tiny", action="store_true", help="toy sizes: the CPU test of the same steps")
     parser.add_argument("--out", default="results/gpu_check", help="folder for the CSVs, summary and logs")

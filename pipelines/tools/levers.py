@@ -1,6 +1,6 @@
-"""Compare training recipes ("levers") on the held-out videos, over seeds at equal budget (issue 24).
+"""Compare training recipes ("levers") on the held-out videos, over seeds at equal budget.
 
-    python -m pipelines.levers --arm default=runs_a --arm spotlight=runs_b [--out levers.csv]
+    python -m pipelines.tools.levers --arm default=runs_a --arm spotlight=runs_b [--out levers.csv]
 
 Each ARM folder holds one run folder per seed (``seed0/``, ``seed1/``, ...; the train CLI's --out), each
 with its validation.csv (train.main.holdout_split, validate_every). Printed, as a markdown table per
@@ -8,7 +8,7 @@ arm: the final held-out J&F and its multi-object part per seed, the multi-object
 check (how early identity arrives: the area under the curve over the check count), mean ± SD over
 seeds, the first checked iteration at which the multi-object J&F reached ``--click`` (the identity "click"; never: -), and the
 SCM gate inside / outside the previous mask at the end; then each arm against the first, paired by
-seed, with a Student-t interval over seeds (pipelines.intervals.seed_interval). Never the val split:
+seed, with a Student-t interval over seeds (pipelines.common.intervals.seed_interval). Never the val split:
 a recipe is chosen here, then frozen, and the claims are computed once with it.
 """
 
@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.cli import run_cli
-from pipelines.collect import read_csv
-from pipelines.files import DataError, atomic_save, check_output_file
-from pipelines.intervals import seed_interval
+from pipelines.common.cli import run_cli
+from pipelines.common.files import DataError, atomic_save, check_output_file
+from pipelines.common.intervals import seed_interval
+from pipelines.tables.scores import read_csv
 
 CLICK = 50.0
-"""Multi-object held-out J&F that counts as past the transition (issue 24's bar for every run)."""
+"""Multi-object held-out J&F that counts as past the transition (the bar every run is held to)."""
 COMPARED = ("J&F", "J&F_multi", "J&F_multi_over_checks")
 """The per-seed columns given as mean ± SD and compared between arms, paired by seed."""
 
@@ -80,7 +80,7 @@ def markdown(runs: pd.DataFrame, comparisons: list[dict], click: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.levers", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.tools.levers", description=__doc__.split("\n\n")[0])
     parser.add_argument("--arm", action="append", required=True, metavar="NAME=FOLDER",
                         help="a recipe's run folders (FOLDER/seed*/validation.csv); the first is the reference")
     parser.add_argument("--click", type=float, default=CLICK, help="multi-object J&F counted as past the click")

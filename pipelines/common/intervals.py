@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.common.files import DataError
 from pipelines.experiment.defaults import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, CONFIDENCE
-from pipelines.files import DataError
 
 LEVEL = CONFIDENCE
 

@@ -1,8 +1,8 @@
 """Paired timing of torch.compile for training (docs/findings.md, section 7): an eager and a compiled
 trainer from the same initialisation alternate iterations on the same batches of the default config.
 
-    python scripts/compile_paired.py all 40      # every part pipelines.compiling compiles
-    python scripts/compile_paired.py heads 40    # ASPP, SCM, decoder, refinement only
+    python -m pipelines.tools.compile_paired all 40      # every part pipelines.common.compiling compiles
+    python -m pipelines.tools.compile_paired heads 40    # ASPP, SCM, decoder, refinement only
 
 Needs the default synthetic data (data/synthetic, made by `make report` or pipelines.data.synthetic).
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-import pipelines.compiling as compiling  # noqa: E402
+import pipelines.common.compiling as compiling  # noqa: E402
 from methods import variants  # noqa: E402
 from pipelines.training.config import TrainConfig  # noqa: E402
 from pipelines.training.data import IterationBatches, build_clip_dataset  # noqa: E402

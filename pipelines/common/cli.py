@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
-from pipelines.files import DataError
+from pipelines.common.files import DataError
 
 log = logging.getLogger("gvos")
 

@@ -1,4 +1,4 @@
-"""What the workflow checks before it submits its first job to a SLURM cluster (rules/common.smk calls
+"""What the workflow checks before it submits its first job to a SLURM cluster (rules/resources.smk calls
 these in its ``onstart`` handler, when the executor is known).
 
 The slurm executor plugin asks ``sacct`` for the state of its jobs whenever the binary exists. On a

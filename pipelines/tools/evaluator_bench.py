@@ -1,6 +1,6 @@
 """Side-by-side timing of our evaluator, vos-benchmark and the official davis2017-evaluation.
 
-    python -m pipelines.evaluation.bench --gt DAVIS_ROOT --pred PRED_DIR [--workers 2] [--repeats 3] \\
+    python -m pipelines.tools.evaluator_bench --gt DAVIS_ROOT --pred PRED_DIR [--workers 2] [--repeats 3] \\
         [--scale 1] [--split val] [--official-python PY --official-dir CLONE_OF_davis2017-evaluation]
 
 Each tool runs as a whole command line (interpreter start and imports included), in turn, ``--repeats``
@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.cli import run_cli
+from pipelines.common.cli import run_cli
+from pipelines.common.files import DataError
 from pipelines.evaluation.davis import read_sequence_list
-from pipelines.files import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VOS_BENCHMARK_SCRIPT = (
@@ -72,7 +72,7 @@ def linked_predictions(pred_root: Path, where: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.evaluation.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.tools.evaluator_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--gt", required=True, type=Path, help="DAVIS root")
     parser.add_argument("--pred", required=True, type=Path, help="prediction folder")
     parser.add_argument("--official-python", help="python of a venv with the official evaluator's dependencies")

@@ -2,7 +2,7 @@
 (docs/findings.md, section 10): torch.profiler over the default config's gvos_scm main step, the
 convolutions' FLOPs counted on the same batches, and the 3x3 convolution rate measured beside them.
 
-    python scripts/profile_training_step.py --data data/synthetic [--iterations 10 --warmup 5]
+    python -m pipelines.tools.profile_training_step --data data/synthetic [--iterations 10 --warmup 5]
 
 Prints the convolutions' share of the step, their achieved GFLOP/s per pass against the measured
 rate, the step time if everything but the convolutions cost nothing (the ceiling of any speed-up that
@@ -21,12 +21,12 @@ import torch
 import yaml
 from torch.profiler import ProfilerActivity, profile
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipelines.benchmarking.compare_checkouts import write_config  # noqa: E402
 from pipelines.benchmarking.peaks import conv_peak_gflops  # noqa: E402
 from pipelines.benchmarking.training import _fresh_trainer, count_flops  # noqa: E402
+from pipelines.tools.compare_checkouts import write_config  # noqa: E402
 from pipelines.training.data import IterationBatches, build_clip_dataset  # noqa: E402
 
 CONV_OPS = {"forward": "aten::mkldnn_convolution", "backward": "aten::convolution_backward"}

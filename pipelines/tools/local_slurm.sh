@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A one-node SLURM cluster on this machine, to try the workflow's cluster path (profiles/slurm) for real.
 #
-#   sudo bash scripts/local_slurm.sh up [--gpu] [--accounting]   # install (Debian packages), configure, start
-#   sudo bash scripts/local_slurm.sh status
-#   sudo bash scripts/local_slurm.sh down                        # stop exactly the daemons `up` started
+#   sudo bash pipelines/tools/local_slurm.sh up [--gpu] [--accounting]   # install (Debian packages), configure, start
+#   sudo bash pipelines/tools/local_slurm.sh status
+#   sudo bash pipelines/tools/local_slurm.sh down                        # stop exactly the daemons `up` started
 #
 # Needs root and apt (Debian / Ubuntu). By default the cluster keeps no job accounting
 # (accounting_storage/none): `sacct` cannot answer there, so runs use `--slurm-status-command squeue`
@@ -65,7 +65,7 @@ AccountingStorageHost=localhost
 AccountingStorageEnforce=associations"
     fi
     cat > "$CONF_DIR/slurm.conf" <<EOF
-# written by scripts/local_slurm.sh: one node, daemons run as root
+# written by pipelines/tools/local_slurm.sh: one node, daemons run as root
 ClusterName=local
 SlurmctldHost=$host
 SlurmUser=root
@@ -114,7 +114,7 @@ start_accounting() {  # MariaDB and slurmdbd, with this cluster registered
     fi
     mysql --socket="$DB_SOCKET" -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'localslurm';
         GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
-    printf '%s\n' "# written by scripts/local_slurm.sh" "AuthType=auth/munge" "DbdHost=localhost" "SlurmUser=root" \
+    printf '%s\n' "# written by pipelines/tools/local_slurm.sh" "AuthType=auth/munge" "DbdHost=localhost" "SlurmUser=root" \
         "StorageType=accounting_storage/mysql" "StorageHost=localhost" "StorageUser=slurm" \
         "StoragePass=localslurm" "StorageLoc=slurm_acct_db" "PidFile=$STATE_DIR/slurmdbd.pid" \
         "LogFile=/var/log/slurm/slurmdbd.log" > "$CONF_DIR/slurmdbd.conf"
@@ -144,7 +144,7 @@ start() {
     done
     need_root
     if [ -f "$STATE_DIR/started" ]; then
-        running "slurmctld" && die "already up (scripts/local_slurm.sh down first)"
+        running "slurmctld" && die "already up (pipelines/tools/local_slurm.sh down first)"
         echo "local_slurm: the cluster recorded in $STATE_DIR no longer runs; starting afresh"
         stop >/dev/null
     fi

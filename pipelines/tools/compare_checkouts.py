@@ -2,7 +2,7 @@
 old / new so that machine load hits both alike; prints seconds per iteration of each run and the
 ratio of the medians.
 
-    python -m pipelines.benchmarking.compare_checkouts --old ../old-checkout --new . \\
+    python -m pipelines.tools.compare_checkouts --old ../old-checkout --new . \\
         --data data/synthetic --iterations 40 --rounds 4
 
 The old checkout is any commit of this project (``git worktree add ../old-checkout <commit>``) with

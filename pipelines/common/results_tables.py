@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.files import DataError
+from pipelines.common.files import DataError
 
 RUN = ["variant", "stage", "seed"]
 EVALUATED_RUN = [*RUN, "dataset", "split"]

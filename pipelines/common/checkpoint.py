@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipelines.files import atomic_save
+from pipelines.common.files import atomic_save
 
 log = logging.getLogger("gvos.train")
 

@@ -1,6 +1,6 @@
 """Reading the suite's YAML config file (one file drives every step; see config/schema.yaml).
 
-    python -m pipelines.config_file FILE [FILE ...]    # exit 2 with one line naming the file and line
+    python -m pipelines.common.config_file FILE [FILE ...]    # exit 2 with one line naming the file and line
 
 Snakemake reads a ``--configfile`` before any code of the workflow runs, and its message for a file that
 is not YAML does not name the file; this check does (`make smoke` and `make report` run it before
@@ -20,10 +20,11 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.common.cli import run_cli
+from pipelines.common.files import DataError
 from pipelines.experiment.roots import dataset_names_problem
-from pipelines.files import DataError
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 YTE_KEY = "__use_yte__"
 
 
@@ -86,34 +87,6 @@ def schema_problem(data: dict) -> str | None:
     return f"{where}: {error.message} (config/schema.yaml)"
 
 
-def at_least_schema_minimum(dotted_key: str):
-    """An argparse ``type`` for a flag that sets what ``dotted_key`` sets in a config file: an integer
-    within the same schema bound (argparse names the flag when it is not)."""
-    import argparse
-
-    def parse(text: str) -> int:
-        minimum = schema_minimum(dotted_key)
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is below {minimum}, the minimum of {dotted_key} "
-                                             "(config/schema.yaml)")
-        return value
-
-    return parse
-
-
-def schema_minimum(dotted_key: str) -> int | float:
-    """The schema's ``minimum`` of a key (``evaluate.bootstrap_samples``): the same bound for the flags
-    that set it."""
-    node = _partial_schema()
-    for part in dotted_key.split("."):
-        node = node["properties"][part]
-    return node["minimum"]
-
-
 def yaml_problem(text: str, err: yaml.YAMLError) -> str:
     """One line on why ``text`` is not YAML: the first line indented with a tab (YAML indents with spaces
     only), else the parser's own position and reason."""
@@ -130,7 +103,7 @@ def yaml_problem(text: str, err: yaml.YAMLError) -> str:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m pipelines.config_file",
+    parser = argparse.ArgumentParser(prog="python -m pipelines.common.config_file",
                                      description="Check that config files are YAML mappings (names file and line).")
     parser.add_argument("files", nargs="+")
     for path in parser.parse_args(argv).files:
@@ -139,6 +112,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from pipelines.cli import run_cli
-
     run_cli(main)

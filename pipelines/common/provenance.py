@@ -19,10 +19,11 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+from methods.variants import model_config, variant_defs
 from pipelines.experiment import stages
 from pipelines.experiment.stages import BASELINE_STAGE, SCHEDULES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"  # the embedded default
 
 BOOKKEEPING_TRAIN_KEYS = ("checkpoint_every", "log_every")
@@ -67,7 +68,6 @@ def run_hash(config: dict, variant: str, stage: str, seed: int) -> str:
     """
     if stage == BASELINE_STAGE:
         return config_hash({"data": config.get("data"), "variant": variant})
-    from methods.variants import model_config, variant_defs
 
     sections = run_sections(config, stage)
     sections["model"] = model_config(variant, config.get("model"), variant_defs(config)).to_dict()
