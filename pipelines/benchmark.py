@@ -30,6 +30,7 @@ import pandas as pd
 
 from methods.variants import catalogue, is_learned, variant_defs
 from pipelines.benchmarking.runner import COLUMNS, run_benchmark
+from pipelines.benchmarking.settings import DEFAULTS as BENCHMARK_DEFAULTS
 from pipelines.benchmarking.settings import BenchmarkSettings, merge
 from pipelines.benchmarking.summary import results_table, target_lines
 from pipelines.benchmarking.training import COLUMNS as TRAIN_COLUMNS
@@ -93,36 +94,50 @@ def write_rows(rows: list[dict], out_dir: str | Path) -> list[Path]:
 def parse_train_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipelines.benchmark train",
                                      description="Training iterations per second and where their time goes.")
-    parser.add_argument("--config", required=True, help="YAML config: data, model and train sections")
-    parser.add_argument("--variants", default="gvos_scm", help="comma-separated variant names")
-    parser.add_argument("--stages", default="main", help=f"comma-separated schedules of {', '.join(SCHEDULES)} (each timed from scratch)")
-    parser.add_argument("--iterations", type=int, default=10, help="timed iterations per variant and stage")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed iterations before them")
+    parser.add_argument("--config", required=True,
+                        help="YAML config: data, model and train sections; benchmark.training and the learned "
+                             "variants of benchmark.variants say what is timed")
+    parser.add_argument("--variants", help="comma-separated variant names (default: the config's learned "
+                                           "benchmark.variants)")
+    parser.add_argument("--stages", help=f"comma-separated schedules of {', '.join(SCHEDULES)}, each timed from "
+                                          "scratch (default: benchmark.training.stages)")
+    parser.add_argument("--iterations", type=int, help="timed iterations per variant and schedule "
+                                                       "(default: benchmark.training.iterations)")
+    parser.add_argument("--warmup", type=int, help="untimed iterations before them (default: benchmark.training.warmup)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", required=True, help="folder for train_speed.csv")
-    args = parser.parse_args(argv)
-    args.variants = [v for v in args.variants.split(",") if v]
-    args.stages = [s for s in args.stages.split(",") if s]
-    bad = [s for s in args.stages if s not in SCHEDULES]
-    if bad or not args.stages:
-        parser.error(f"--stages: expected some of {', '.join(SCHEDULES)}, got {args.stages}")
-    if args.iterations < 1 or args.warmup < 0:
-        parser.error("--iterations must be >= 1 and --warmup >= 0")
-    return args
+    return parser.parse_args(argv)
+
+
+def train_settings(args: argparse.Namespace, config: dict) -> TrainBenchSettings:
+    """What the training benchmark times: the flags given, else the config's benchmark section, else the
+    schema's defaults."""
+    section = {**BENCHMARK_DEFAULTS, **(config.get("benchmark") or {})}
+    training = {**BENCHMARK_DEFAULTS["training"], **(section.get("training") or {})}
+    defs = variant_defs(config)
+    variants = ([v for v in args.variants.split(",") if v] if args.variants is not None
+                else [v for v in section["variants"] if v in catalogue(defs) and is_learned(v, defs)])
+    for variant in variants:
+        if variant not in catalogue(defs) or not is_learned(variant, defs):
+            raise ValueError(f"--variants: {variant!r} is not a learned variant ({', '.join(catalogue(defs))})")
+    stages = [s for s in args.stages.split(",") if s] if args.stages is not None else list(training["stages"])
+    bad = [s for s in stages if s not in SCHEDULES]
+    if bad or not stages:
+        raise ValueError(f"--stages: expected some of {', '.join(SCHEDULES)}, got {stages}")
+    iterations = args.iterations if args.iterations is not None else int(training["iterations"])
+    warmup = args.warmup if args.warmup is not None else int(training["warmup"])
+    if iterations < 1 or warmup < 0:
+        raise ValueError("--iterations must be >= 1 and --warmup >= 0")
+    return TrainBenchSettings(variants, stages, iterations, warmup, str(resolve_device(args.device)))
 
 
 def train_main(argv: list[str]) -> int:
     args = parse_train_args(argv)
     config = load_config(args.config)
-    defs = variant_defs(config)
-    for variant in args.variants:
-        if variant not in catalogue(defs) or not is_learned(variant, defs):
-            raise ValueError(f"--variants: {variant!r} is not a learned variant ({', '.join(catalogue(defs))})")
+    settings = train_settings(args, config)
     out = check_output_folder(args.out, inputs=[args.config], replace=False)
     set_threads(args.threads)
-    settings = TrainBenchSettings(args.variants, args.stages, args.iterations, args.warmup,
-                                  str(resolve_device(args.device)))
     rows = run_training_benchmark(config, Path(args.config), settings)
     path = out / "train_speed.csv"
     table = pd.DataFrame(rows, columns=TRAIN_COLUMNS)

@@ -32,11 +32,12 @@ DIFFERENCES = [
     ("Backbone and sizes", "Not stated by the paper: config/paper.yaml uses ResNet-50 to layer3, C_N = 128, "
      "C_M = 512 (STM's). The CPU default uses ResNet-18 to layer2, C_N = 32, C_M = 64, 64x112 crops, trained "
      "from scratch on the suite's synthetic videos: nothing can be downloaded here."),
-    ("Precision", "The CPU default trains and predicts with bfloat16 autocast (train.amp, the prediction's "
-     "--amp); the GCM state and the losses stay float32. The paper's GPU precision is not stated."),
+    ("Precision", "train.amp: auto trains and predicts with bfloat16 autocast on a CPU that multiplies "
+     "bfloat16 natively, float32 elsewhere (methods.precision); the GCM state and the losses stay float32. "
+     "The paper's GPU precision is not stated."),
     ("Padding object slots", "Training clips hold up to max_objects object slots; slots without an object are "
-     "neither encoded nor decoded (they used to be computed and thrown away, and entered the batch statistics "
-     "of the trainable BatchNorms)."),
+     "neither encoded nor decoded (computed, they would only enter the batch statistics of the trainable "
+     "BatchNorms)."),
     ("Table 5 rows", "'(+YV)' marks our rows whose main stage trained on YouTube-VOS too (the paper's "
      "'OURS (+YV)'); train.main.datasets: [davis2017] gives the paper's plain 'OURS' protocol."),
 ]

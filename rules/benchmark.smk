@@ -6,10 +6,6 @@
 # training benchmark also waits for the main datasets it trains on (ancient: their timestamps rerun nothing).
 
 
-def _size_arg(size):
-    return size if isinstance(size, str) else f"{size[0]}x{size[1]}"
-
-
 _BENCHMARK_HASH = section_hash({"benchmark": BENCHMARK, "model": config["model"], "defs": VARIANT_DEFS,
                                 "threads": job_threads("benchmark"), "device": job_device("benchmark")})
 _TRAIN_BENCHMARK_HASH = section_hash({"training": BENCHMARK["training"], "train": config["train"],
@@ -24,10 +20,6 @@ rule benchmark:
         speed=reported_table("speed"),
         memory=reported_table("memory_vs_t"),
     params:
-        variants=",".join(BENCHMARK["variants"]),
-        backbone=f"--backbone {shlex.quote(BENCHMARK['backbone'])}" if BENCHMARK.get("backbone") else "",
-        size=_size_arg(BENCHMARK["size"]),
-        t=",".join(str(t) for t in BENCHMARK["t"]),
         config_hash=_BENCHMARK_HASH,
         threads=job_threads("benchmark"),
         device=job_device("benchmark"),
@@ -39,9 +31,8 @@ rule benchmark:
     resources:
         **job_resources("benchmark"),
     shell:
-        "{PY} -m pipelines.benchmark --config {EFFECTIVE_CONFIG} --variants {params.variants} {params.backbone}"
-        " --size {params.size} --t {params.t} --threads {params.threads} --device {params.device} --out results"
-        " > {log} 2>&1"
+        "{PY} -m pipelines.benchmark --config {EFFECTIVE_CONFIG} --threads {params.threads} --device {params.device}"
+        " --out results > {log} 2>&1"
 
 
 rule train_benchmark:
@@ -52,10 +43,6 @@ rule train_benchmark:
     output:
         reported_table("train_speed"),
     params:
-        variants=",".join(v for v in BENCHMARK["variants"] if _variants.is_learned(v, VARIANT_DEFS)),
-        stages=",".join(BENCHMARK["training"]["stages"]),
-        iterations=BENCHMARK["training"]["iterations"],
-        warmup=BENCHMARK["training"]["warmup"],
         config_hash=_TRAIN_BENCHMARK_HASH,
         threads=job_threads("train"),
         device=job_device("train"),
@@ -67,6 +54,5 @@ rule train_benchmark:
     resources:
         **job_resources("train"),
     shell:
-        "{PY} -m pipelines.benchmark train --config {EFFECTIVE_CONFIG} --variants {params.variants}"
-        " --stages {params.stages} --iterations {params.iterations} --warmup {params.warmup}"
-        " --threads {params.threads} --device {params.device} --out results > {log} 2>&1"
+        "{PY} -m pipelines.benchmark train --config {EFFECTIVE_CONFIG} --threads {params.threads}"
+        " --device {params.device} --out results > {log} 2>&1"

@@ -1,6 +1,7 @@
 """What one benchmark run measures: variants, backbone, resolution, t values, repeats, device.
 
-Values come from the ``benchmark:`` section of the config (defaults) and the command line (overrides).
+Values come from the ``benchmark:`` section of the config, its defaults from config/schema.yaml, and the
+command line (overrides for a run by hand; the workflow passes only where the job runs).
 """
 
 from __future__ import annotations
@@ -9,24 +10,13 @@ import re
 from dataclasses import dataclass, field, fields
 
 from methods.precision import resolve_amp
-from methods.variants import PAPER_VARIANTS, catalogue, variant_defs
+from methods.variants import catalogue, variant_defs
+from pipelines.common.config_file import schema_defaults
 from pipelines.common.runtime import resolve_device
 
-DEFAULTS = {
-    "variants": list(PAPER_VARIANTS),
-    "backbone": None,  # None: keep the model section's backbone
-    "size": "480x854",
-    "t": [1, 10, 100],
-    "repeats": 5,
-    "warmup": 2,
-    "objects": 1,
-    "amp": False,
-    "threads": None,  # None: leave torch's default
-    "breakdown": True,  # a second pass timing each section of the step, plus a FLOP count
-    "tf32": None,  # CUDA: None keeps PyTorch's defaults (convolutions TF32, matrix products IEEE float32)
-    "compile": False,  # torch.compile the network's shape-stable parts (pipelines.common.compiling)
-    "training": None,  # the training benchmark's own settings (pipelines.benchmark train), not read here
-}
+DEFAULTS = {**schema_defaults("benchmark"), "threads": None}
+"""The benchmark section's defaults (config/schema.yaml), and threads (None: torch's default), which the
+command line gives."""
 
 # Below this the stride-16 feature map is under 2x2 and pooling layers of the decoder / refinement fail.
 MIN_SIDE = 32

@@ -75,6 +75,12 @@ def _partial_schema() -> dict:
     return drop_required(copy.deepcopy(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))))
 
 
+def schema_defaults(section: str) -> dict:
+    """The schema's default of every key of a section that has one: the one home of each default."""
+    properties = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))["properties"][section]["properties"]
+    return {key: copy.deepcopy(node["default"]) for key, node in properties.items() if "default" in node}
+
+
 def schema_problem(data: dict) -> str | None:
     """One line on the first way ``data`` breaks the schema's bounds (key path, value, rule), or None."""
     import jsonschema
