@@ -35,13 +35,16 @@ test-slurm: $(STAMP)
 	$(PY) -m pip install -q -e '.[slurm]'
 	$(PY) -m pytest -q -m slurm
 
+# one line a job (snakemake --quiet rules: each job's log is under logs/); the last line names the page
 report: $(STAMP)
 	$(if $(CONFIG),$(PY) -m pipelines.common.config_file "$(CONFIG)")
-	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report $(CONFIGFILE_ARGS)
+	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) --quiet rules report $(CONFIGFILE_ARGS)
+	@echo "the report: $$(pwd)/report/build/index.html"
 
 smoke: $(STAMP)
 	$(PY) -m pipelines.common.config_file config/smoke.yaml
-	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) report --configfile config/smoke.yaml
+	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) --quiet rules report --configfile config/smoke.yaml
+	@echo "the report: $$(pwd)/report/build/index.html"
 
 figures: $(STAMP)
 	$(PY) -m report.build --results results --out report/build --overwrite

@@ -27,3 +27,19 @@ def test_a_progress_bar_into_a_log_file_writes_its_start_and_end_not_every_updat
     assert cli.LOG_PROGRESS_INTERVAL_S >= 10
     assert _updates_written(lambda it: cli.progress_bar(it, desc="x"), monkeypatch) <= 2
     assert _updates_written(lambda it: tqdm(it, desc="x"), monkeypatch) > 2
+
+
+def test_a_progress_bar_in_a_log_file_writes_whole_lines(capsys):
+    """A log (stderr not a terminal) gets each refresh as a line of its own, so a line logged between two
+    refreshes is not glued to a bar by a carriage return."""
+    import sys
+
+    from pipelines.common.cli import progress_bar
+
+    for step in progress_bar(range(3), desc="train", mininterval=0):
+        if step == 1:
+            print("held-out J&F 50.0", file=sys.stderr)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert "held-out J&F 50.0" in lines and all(line.startswith(("train:", "held-out")) for line in lines)

@@ -91,7 +91,9 @@ def test_real_dataset_roots_are_checked_for_what_the_matrix_reads(tmp_path, smok
         (davis / part).symlink_to(smoke_data / "DAVIS" / part)
     data = {"synthetic": None, "davis": str(davis), "youtubevos": str(smoke_data / "YouTubeVOS"),
             "coco": str(smoke_data / "COCO")}
-    assert refusal(merged({"data": data})) == f"data.davis: {davis}: missing Annotations/480p (not a davis root?)"
+    assert refusal(merged({"data": data})) == (f"data.davis: {davis}: missing Annotations/480p (not a davis root?) | "
+                                               f"data.davis2016: {davis}: missing Annotations/480p (not a davis2016 "
+                                               "root?)")  # DAVIS-2016 reads the DAVIS root when given none
     assert refusal(merged({"data": {**data, "davis": str(smoke_data / "DAVIS")}})) is None
     uses = matrix.root_uses(merged({}))
     trained = set(merged({})["train"]["main"]["datasets"])
@@ -189,3 +191,28 @@ def test_a_dataset_registered_in_one_place_is_checked_read_predicted_evaluated_a
                          "--out", str(results)]) == 0  # collected
     accuracy = pd.read_csv(results / "accuracy.csv")
     assert list(accuracy["dataset"]) == ["mose"] and accuracy.loc[0, "J&F-Mean"] > 0
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"train": {"main": {"iteration": 5}}},
+     "train.main: unknown key 'iteration'; did you mean 'iterations'? (config/schema.yaml)"),
+    ({"train": {"main": {"lr": "1e-4"}}},
+     "train.main.lr: '1e-4' is text to YAML 1.1 (a number in exponent form needs a dot and a signed exponent); "
+     "write 1.0e-4 (config/schema.yaml)"),
+    ({"modle": {}}, "top level: unknown key 'modle'; did you mean 'model'? (config/schema.yaml)"),
+])
+def test_a_config_mistake_is_named_in_one_line_with_its_fix(overrides, message):
+    assert schema_problem(overrides) == message
+
+
+def test_the_suggested_spelling_of_a_number_reads_as_a_number():
+    problem = schema_problem({"train": {"main": {"lr": "1.0e4"}}})
+    assert isinstance(yaml.safe_load(problem.split("write ")[1].split(" ")[0]), float)
+
+
+def test_every_missing_dataset_root_is_listed_at_once():
+    problem = refusal(merged({"data": {"synthetic": None, "davis": "/nonexistent/DAVIS"}}))
+    assert problem == ("data.coco: no path given, but the matrix reads it (train); or set data.synthetic | "
+                       "data.davis: /nonexistent/DAVIS: dataset folder does not exist | "
+                       "data.davis2016: /nonexistent/DAVIS: dataset folder does not exist | "
+                       "data.youtubevos: no path given, but the matrix reads it (train, val); or set data.synthetic")

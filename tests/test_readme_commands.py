@@ -1,4 +1,4 @@
-"""The README's "Single steps" commands run as printed on a fresh folder, with the smoke preset and
+"""The "Single steps" commands of docs/getting-started.md run as printed on a fresh folder, with the smoke preset and
 config in place of the default ones (the only substitutions)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def readme_steps() -> list[list[str]]:
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "getting-started.md").read_text()
     section = text[text.index("## Single steps"):]
     block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     commands = [line for line in block.replace("\\\n", " ").splitlines() if line.strip()]

@@ -16,12 +16,29 @@ LOG_PROGRESS_INTERVAL_S = 30.0
 """How often a progress bar writes when stderr is a file (the workflow's logs), not a terminal."""
 
 
+class _WholeLines:
+    """tqdm's output for a log file, which has no cursor: each refresh one line of its own, so a log line
+    written between two refreshes starts on a line of its own too (no carriage returns)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "").strip("\n")
+        if text.strip():
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def progress_bar(iterable=None, **options) -> tqdm:
-    """A tqdm bar on stderr: live on a terminal; into a log file at most one update every
+    """A tqdm bar on stderr: live on a terminal; into a log file one line at most every
     ``LOG_PROGRESS_INTERVAL_S`` seconds (plus the first and the last), where tqdm's default wrote every
     update: about 1500 a training run."""
     if not sys.stderr.isatty():
         options.setdefault("mininterval", LOG_PROGRESS_INTERVAL_S)
+        options.setdefault("file", _WholeLines(sys.stderr))
     return tqdm(iterable, **options)
 
 

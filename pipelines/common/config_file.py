@@ -15,7 +15,9 @@ evaluate the Python expressions it holds while reading it.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
+import re
 from pathlib import Path
 
 import yaml
@@ -81,8 +83,13 @@ def schema_defaults(section: str) -> dict:
     return {key: copy.deepcopy(node["default"]) for key, node in properties.items() if "default" in node}
 
 
+FLOAT_WITHOUT_DOT = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
+"""``1e-4``, ``1.0e4``: floats in YAML 1.2, strings in YAML 1.1, which PyYAML and snakemake read."""
+
+
 def schema_problem(data: dict) -> str | None:
-    """One line on the first way ``data`` breaks the schema's bounds (key path, value, rule), or None."""
+    """One line on the first way ``data`` breaks the schema's bounds (key path, value, rule), or None: an
+    unknown key with the nearest known one, a number YAML read as text with the spelling it reads."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(_partial_schema())
@@ -90,6 +97,20 @@ def schema_problem(data: dict) -> str | None:
     if error is None:
         return None
     where = ".".join(str(part) for part in error.absolute_path) or "top level"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties") or {})
+        unknown = [key for key in error.instance if key not in known]
+        if unknown:
+            key = unknown[0]
+            nearest = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else f" (known: {', '.join(known)})"
+            return f"{where}: unknown key {key!r}{hint} (config/schema.yaml)"
+    if error.validator == "type" and isinstance(error.instance, str) and FLOAT_WITHOUT_DOT.match(error.instance):
+        mantissa, _, exponent = error.instance.lower().partition("e")
+        mantissa = mantissa if "." in mantissa else f"{mantissa}.0"
+        exponent = exponent if exponent[:1] in "+-" else f"+{exponent}"
+        return (f"{where}: {error.instance!r} is text to YAML 1.1 (a number in exponent form needs a dot and a "
+                f"signed exponent); write {mantissa}e{exponent} (config/schema.yaml)")
     return f"{where}: {error.message} (config/schema.yaml)"
 
 

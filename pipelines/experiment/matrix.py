@@ -188,13 +188,15 @@ def check_data_roots(config: dict) -> None:
     if config["data"].get("synthetic"):
         return
     roots = dataset_roots(config["data"])
+    problems = []  # every root at once: a user fixes them in one go, not one dry run each
     for key, uses in sorted(root_uses(config).items()):
         if not roots.get(key):
-            raise ConfigError(f"data.{key}: no path given, but the matrix reads it ({', '.join(sorted(uses))}); "
-                              "or set data.synthetic")
-        problems = root_problems(key, roots[key], uses)
-        if problems:
-            raise ConfigError(f"data.{key}: {'; '.join(problems)}")
+            problems.append(f"data.{key}: no path given, but the matrix reads it ({', '.join(sorted(uses))}); "
+                            "or set data.synthetic")
+        elif root_problems(key, roots[key], uses):
+            problems.append(f"data.{key}: {'; '.join(root_problems(key, roots[key], uses))}")
+    if problems:
+        raise ConfigError(" | ".join(problems))
 
 
 def holdout_train_videos(config: dict) -> int | None:
