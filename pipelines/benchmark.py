@@ -45,7 +45,9 @@ OUTPUT_FILES = ("speed.csv", "memory_vs_t.csv")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.benchmark", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.benchmark", description=__doc__.split("\n\n")[0],
+                                     epilog="subcommand: python -m pipelines.benchmark train --help (training "
+                                            "iterations per second and where their time goes)")
     parser.add_argument("--variants", help="comma-separated variant names (methods.variants.VARIANTS)")
     parser.add_argument("--backbone", help="override the model section's backbone, e.g. resnet50")
     parser.add_argument("--size", help="HEIGHTxWIDTH of the synthetic frame, e.g. 480x854")
@@ -104,7 +106,8 @@ def parse_train_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, help="timed iterations per variant and schedule "
                                                        "(default: benchmark.training.iterations)")
     parser.add_argument("--warmup", type=int, help="untimed iterations before them (default: benchmark.training.warmup)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where the training runs (auto: CUDA if available)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", required=True, help="folder for train_speed.csv")
     return parser.parse_args(argv)

@@ -26,7 +26,7 @@ def _read(path: Path) -> pd.DataFrame | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.claims", description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", default="results", help="folder with per_sequence.csv, speed.csv, memory_vs_t.csv")
-    parser.add_argument("--out", default="results/claims.csv")
+    parser.add_argument("--out", default="results/claims.csv", help="the claims table to write")
     parser.add_argument("--config", type=Path, help="the effective config (evaluate.bootstrap_samples, bootstrap_seed)")
     args = parser.parse_args(argv)
     samples, seed = bootstrap_settings(load_config(args.config))

@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the config runs are compared with in results/runs.csv (changed_keys)")
     tables.add_argument("--out", required=True, help="results folder")
     times = commands.add_parser("rule-times", help="benchmarks/**/*.tsv -> time and CPU seconds per kind of job")
-    times.add_argument("--benchmarks", default="benchmarks")
+    times.add_argument("--benchmarks", default="benchmarks", help="the workflow's benchmarks/ folder (one .tsv a job)")
     times.add_argument("--seeds", type=int, default=1, help="seeds of the run (for the CPU seconds per seed)")
     times.add_argument("--out", required=True, help="CSV file to write")
     args = parser.parse_args(argv)

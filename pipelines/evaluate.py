@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gt", required=True, help="dataset root (DAVIS root, or YouTube-VOS root)")
     parser.add_argument("--pred", required=True, help="predictions: PRED/<sequence>/<frame>.png palette PNGs")
     parser.add_argument("--out", required=True, help="folder for the two CSV files")
-    parser.add_argument("--dataset", choices=sorted(DEFAULT_SPLIT), default="davis")
+    parser.add_argument("--dataset", choices=sorted(DEFAULT_SPLIT), default="davis", help="the layout of --gt")
     parser.add_argument(
         "--split", default=None, help="split name (default: val for DAVIS, valid for YouTube-VOS)"
     )

@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     table.add_argument("--reference", nargs="*", default=[], type=Path,
                        help="per_object.csv of the unmodified models (pipelines.score)")
     table.add_argument("--config", type=Path, help="the effective config (evaluate.bootstrap_samples, bootstrap_seed)")
-    table.add_argument("--out", required=True, type=Path)
+    table.add_argument("--out", required=True, type=Path, help="results/probes.csv to write")
     args = parser.parse_args(argv)
     if args.command == "run":
         if args.checkpoint is None:

@@ -158,8 +158,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--grid-runs", nargs="*", default=None,
                         help="the runs Figs. 8-10 show, VARIANT/STAGE (default: every full-stage run scored)")
     parser.add_argument("--seed", type=int, default=0, help="the seed whose runs are shown")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: CUDA if available")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--gates", required=True, type=Path, help="results/scm_gates.csv")
     parser.add_argument("--frames", required=True, type=Path, help="results/qualitative.npz")
     return parser.parse_args(argv)

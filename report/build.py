@@ -33,11 +33,13 @@ body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; 
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
 .table-wrap { overflow-x: auto; max-width: 100%; margin: .5em 0 1em; }
 table { border-collapse: collapse; font-size: .85em; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; white-space: nowrap; }
+th, td { border: 1px solid #ccc; padding: 3px 5px; text-align: right; overflow-wrap: break-word; }
+td.reproduced, td.contradicted, td.inconclusive { white-space: nowrap; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 tr.measured td { background: #eef6ff; font-weight: 600; }
 td.reproduced { background: #e3f4e1; } td.contradicted { background: #fbe3e3; } td.inconclusive { background: #fff6d9; }
 .prov td { text-align: left; white-space: normal; } .missing { color: #a33; font-style: italic; }
+.caution { background: #fff6d9; border-left: 3px solid #d9a400; padding: .5em 1em; }
 .note { color: #555; font-size: .9em; } img { max-width: 100%; border: 1px solid #eee; }
 .rule { background: #f7f7f7; border-left: 3px solid #999; padding: .5em 1em; font-size: .9em; }
 ul.toc { columns: 3; column-gap: 2em; font-size: .85em; margin: .8em 0; } ul.toc li { break-inside: avoid; }
@@ -92,12 +94,44 @@ def table_rows(frame: pd.DataFrame) -> dict:
                  for column, value in row.items()]
         rows.append({"measured": "source" in frame.columns and str(row["source"]).startswith("measured"),
                      "cells": cells})
-    return {"head": [str(c) for c in frame.columns], "rows": rows}
+    return {"head": [breakable(str(c)) for c in frame.columns], "rows": rows}
+
+
+def breakable(name: str) -> markupsafe.Markup:
+    """A column name that may wrap after each underscore (``seconds_per_frame``) and nowhere inside a word,
+    escaped like every other value."""
+    return markupsafe.Markup("_<wbr>").join(markupsafe.escape(part) for part in name.split("_"))
+
+
+MIN_DECIDING_SEEDS = 3
+"""Below this many seeds the claims' intervals over seeds do not exist or say little."""
+
+
+def seeds_used(results: dict) -> list[int]:
+    """The seeds of the trained runs (results/runs.csv), sorted."""
+    runs = results.get("runs")
+    if runs is None or "seed" not in runs.columns:
+        return []
+    return sorted({int(seed) for seed, stage in zip(runs["seed"], runs["stage"], strict=True) if stage != "none"})
+
+
+def recipe_line(results: dict) -> str:
+    """Which recipe made the results: the embedded default, or how many settings differ from it."""
+    runs = results.get("runs")
+    if runs is None or "changed_keys" not in runs.columns:
+        return "unknown (no results/runs.csv)"
+    changed = {key.strip() for keys in runs["changed_keys"] for key in str(keys).split(";") if key.strip() != "none"}
+    if not changed:
+        return "config/config.yaml, the embedded default"
+    return f"config/config.yaml with {len(changed)} settings changed (the provenance table names them)"
 
 
 def provenance(results: dict) -> dict[str, str]:
     data = distinct(results, "data")
+    seeds = seeds_used(results)
     return {
+        "recipe": recipe_line(results),
+        "seeds": f"{len(seeds)} ({', '.join(map(str, seeds))})" if seeds else "unknown (no results/runs.csv)",
         "data": ", ".join(data) if data else "unknown (no accuracy table)",
         "trained on": ", ".join(distinct(results, "train_data")) or "unknown",
         "device": "; ".join(distinct(results, "device")) or "unknown",
@@ -107,6 +141,17 @@ def provenance(results: dict) -> dict[str, str]:
         "torch": ", ".join(distinct(results, "torch")) or "unknown",
         "generated": dt.datetime.now().isoformat(timespec="seconds"),
     }
+
+
+def caution(results: dict) -> str:
+    """What the reader must know before the numbers, on the first screen: a run of too few seeds decides no
+    claim (the smoke run)."""
+    seeds = seeds_used(results)
+    if seeds and len(seeds) < MIN_DECIDING_SEEDS:
+        return (f"{len(seeds)} {'seeds' if len(seeds) > 1 else 'seed'}: these results show that every step runs; they "
+                f"cannot decide a claim of the paper (the verdicts need at least {MIN_DECIDING_SEEDS} seeds, the "
+                "speed claims several timed repeats).")
+    return ""
 
 
 def measured_label(prov: dict[str, str]) -> str:
@@ -132,6 +177,7 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>GVOS-SCM repro
 <style>{{ css }}</style></head><body>
 <h1>GVOS-SCM reproduction report</h1>
 <p>Paper values are labelled <b>reported</b>; ours <b>measured</b>. Missing pieces are noted, not hidden.</p>
+{% if caution %}<p class="caution">{{ caution }}</p>{% endif %}
 <table class="prov">{% for key, value in prov.items() %}<tr><th>{{ key }}</th><td>{{ value }}</td></tr>{% endfor %}</table>
 <ul class="toc">{% for s in sections %}<li><a href="#{{ s.id }}">{{ s.title }}</a></li>{% endfor %}</ul>
 {% for s in sections %}
@@ -153,7 +199,7 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>GVOS-SCM repro
 can become markup or script."""
 
 
-def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str:
+def render_page(sections: list[Section], prov: dict[str, str], out: Path, warning: str = "") -> str:
     views = []
     for section in sections:
         view = {"id": section.id, "title": section.title, "caption": section.caption, "kind": section.kind,
@@ -167,7 +213,7 @@ def render_page(sections: list[Section], prov: dict[str, str], out: Path) -> str
             view["table"] = table_rows(section.content)
         views.append(view)
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(PAGE)
-    return template.render(css=markupsafe.Markup(CSS), prov=prov, sections=views, tables_dir=TABLES_DIR,
+    return template.render(css=markupsafe.Markup(CSS), prov=prov, caution=warning, sections=views, tables_dir=TABLES_DIR,
                            verdict_rule=notes.VERDICT_RULE)
 
 
@@ -197,7 +243,7 @@ def render_into(out: Path, paper, results: dict, qualitative) -> None:
         if section.kind == "table" and section.content is not None:
             (out / TABLES_DIR).mkdir(exist_ok=True)
             atomic_write_text(out / TABLES_DIR / f"{section.id}.tex", table_latex(section.content, format_value))
-    atomic_write_text(out / "index.html", render_page(sections, prov, out))
+    atomic_write_text(out / "index.html", render_page(sections, prov, out, caution(results)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -189,9 +189,10 @@ def time_breakdown(results: dict, out: Path, measured_label: str) -> Path | None
                         va="center", fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, float(left.max()) * 1.18)  # room for the GFLOP labels
-    ax.set_xlabel("seconds per frame, by section of the step")
     ax.set_title(f"Where a step's time goes\nmeasured: {measured_label}", fontsize=9)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(SECTIONS), frameon=False)
+    # the legend names the axis too: one block under the tick labels, where an axis label would collide with it
+    ax.legend(fontsize=7, title="seconds per frame, by section of the step", title_fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.1), ncol=len(SECTIONS), frameon=False)
     return _save(fig, out / "time_breakdown.png")
 
 

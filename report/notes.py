@@ -52,6 +52,13 @@ def _claim(results: dict, claim: str, metric: str = "J&F"):
     return rows.iloc[0] if len(rows) else None
 
 
+def _difference(claim) -> str:
+    """'+1.2 [-0.5, 2.9]', or the value alone where one seed gives no interval."""
+    if math.isnan(claim["ci_low"]) or math.isnan(claim["ci_high"]):
+        return f"{claim['measured']:+.1f} (one seed: no interval)"
+    return f"{claim['measured']:+.1f} [{claim['ci_low']:.1f}, {claim['ci_high']:.1f}]"
+
+
 def findings(results: dict) -> list[tuple[str, str]]:
     """The findings as (label, text) items, each with its number from this run's tables (or a note that it
     was not measured); plain text, escaped where the page renders it."""
@@ -67,11 +74,11 @@ def findings(results: dict) -> list[tuple[str, str]]:
     switch = _claim(results, "full training beats main training only")
     order = _claim(results, "pretraining only beats main training only")
     if switch is not None:
+        seeds = int(switch["n_seeds"])
         items.append(
-            f"Static pretraining: full - main_only = {switch['measured']:+.1f} J&F [{switch['ci_low']:.1f}, "
-            f"{switch['ci_high']:.1f}] over {int(switch['n_seeds'])} seeds ({switch['verdict']}); pretrain_only - "
-            f"main_only = {order['measured']:+.1f} [{order['ci_low']:.1f}, {order['ci_high']:.1f}] "
-            f"({order['verdict']}). " + PRETRAINING_FINDING)
+            f"Static pretraining: full - main_only = {_difference(switch)} J&F over {seeds} {'seeds' if seeds != 1 else 'seed'} "
+            f"({switch['verdict']}); pretrain_only - main_only = {_difference(order)} ({order['verdict']}). "
+            + PRETRAINING_FINDING)
     head_start = _head_start(results.get("training_loss"))
     if head_start:
         items.append(head_start)

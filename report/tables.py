@@ -61,6 +61,23 @@ def _run_label(variant: str, stage: str) -> str:
 DETAIL_METRICS = ("J", "F")  # a claim's J and F rows: the detail table; its J&F (or ratio) row: the first screen
 
 
+def claim_cell(row: pd.Series) -> str:
+    """A claim's measured value with its interval, or what stands in for one: an exact quantity (memory) to
+    three significant digits, a ratio of one timed repeat, an accuracy difference of one seed."""
+    measured, low, high = row["measured"], row["ci_low"], row["ci_high"]
+    if pd.isna(measured):
+        return "–"
+    if row["kind"] == "exact":
+        return f"{measured:.3g} (exact)"
+    if row["kind"] == "ratio":
+        if low == high:
+            return f"{measured:.2f} (one timed repeat: no interval)"
+        return interval_cell(measured, low, high, 2)
+    if pd.isna(low) or pd.isna(high):
+        return f"{measured:.1f} (one seed: no interval)"
+    return interval_cell(measured, low, high, 1)
+
+
 def claims(results: dict, detail: bool = False) -> pd.DataFrame | None:
     """results/claims.csv as read on the page: one row per claim in J&F (or its speed ratio), the verdict
     and our interval first (they must not scroll out of sight), then the paper's value; ``detail``: the
@@ -73,9 +90,7 @@ def claims(results: dict, detail: bool = False) -> pd.DataFrame | None:
         return None
     rows = []
     for _, row in chosen.iterrows():
-        digits = 2 if row["kind"] == "ratio" else 1
-        rows.append({"claim": row["claim"], "verdict": row["verdict"],
-                     "measured [95% interval]": interval_cell(row["measured"], row["ci_low"], row["ci_high"], digits),
+        rows.append({"claim": row["claim"], "verdict": row["verdict"], "measured [95% interval]": claim_cell(row),
                      "reported (paper)": row["reported"], "metric": row["metric"], "paper": row["paper_table"],
                      "detectable (±)": row["detectable"],
                      "seeds": "–" if pd.isna(row["n_seeds"]) else int(row["n_seeds"]),
@@ -295,16 +310,22 @@ def per_attribute(results: dict) -> pd.DataFrame | None:
 
 
 def train_speed(results: dict) -> pd.DataFrame | None:
+    """results/train_speed.csv on the page: what was trained and how fast, where an iteration's time goes, and
+    the machine's rates; the device and threads are the provenance line's (every column: the CSV)."""
     speed = results.get("train_speed")
     if speed is None:
         return None
-    columns = [c for c in ["variant", "stage", "crop_height", "crop_width", "batch_size", "iterations_per_second",
+    table = speed.copy()
+    if {"crop_height", "crop_width"} <= set(table.columns):
+        table["crop"] = [f"{int(h)}x{int(w)}" for h, w in zip(table["crop_height"], table["crop_width"], strict=True)]
+    if "peak_memory_bytes" in table.columns:
+        table["peak MiB"] = table["peak_memory_bytes"] / MIB
+    columns = [c for c in ["variant", "stage", "crop", "batch_size", "precision", "iterations_per_second",
                            "seconds_per_iteration", "seconds_data", "seconds_forward", "seconds_backward",
                            "seconds_optimizer", "gflops_per_iteration", "achieved_gflops_per_second",
-                           "precision", "matmul_peak_gflops_per_second", "conv_peak_gflops_per_second",
-                           "fraction_of_conv_peak", "peak_memory_bytes", "threads", "device"]
-               if c in speed.columns]
-    return speed[columns]
+                           "fraction_of_conv_peak", "peak MiB", "threads"]
+               if c in table.columns]
+    return table[columns]
 
 
 def rule_times(results: dict) -> pd.DataFrame | None:

@@ -43,3 +43,17 @@ def test_a_progress_bar_in_a_log_file_writes_whole_lines(capsys):
     assert "\r" not in err
     lines = err.splitlines()
     assert "held-out J&F 50.0" in lines and all(line.startswith(("train:", "held-out")) for line in lines)
+
+
+def test_every_flag_of_every_command_says_what_it_is_for():
+    import ast
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    silent = []
+    for path in [*sorted((repo / "pipelines").rglob("*.py")), *sorted((repo / "report").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" \
+                    and not any(keyword.arg == "help" for keyword in node.keywords):
+                silent.append(f"{path.relative_to(repo)}:{node.lineno}")
+    assert not silent

@@ -19,7 +19,7 @@ def test_config_is_the_checkouts_own_cut_to_the_iterations(tmp_path):
     assert config["data"]["davis"] == str(tmp_path / "synthetic" / "DAVIS")
     assert config["model"] == own["model"] and config["train"]["main"]["crop"] == own["train"]["main"]["crop"]
     assert yaml.safe_load(write_config(REPO, tmp_path, 40, tmp_path / "d.yaml", "amp").read_text())["train"]["amp"]
-    default = yaml.safe_load(write_config(REPO, tmp_path, 40, tmp_path / "e.yaml", "default").read_text())
+    default = yaml.safe_load(write_config(REPO, tmp_path, 40, tmp_path / "e.yaml", "config").read_text())
     assert default["train"]["amp"] == own["train"]["amp"] == "auto"  # as the checkout's default runs it
 
 

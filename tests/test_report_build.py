@@ -322,3 +322,65 @@ def test_make_figures_rebuilds_the_page_from_the_results_alone(built):
     assert len(built["log"].splitlines()) < 20, built["log"][-2000:]
     makefile = (Path(__file__).parent.parent / "Makefile").read_text()
     assert "figures: $(STAMP)\n\t$(PY) -m report.build --results results --out report/build" in makefile
+
+
+def test_the_first_screen_says_which_recipe_and_how_many_seeds_and_one_seed_decides_nothing(tmp_path):
+    from report.build import caution, provenance
+    from report.tables import claim_cell
+
+    runs = pd.DataFrame([{"variant": "gvos_scm", "stage": "full", "seed": 0, "run_hash": "h", "commit": "c",
+                          "device": "cpu", "precision": "float32", "changed_keys": "train.main.iterations=3"}])
+    prov = provenance({"runs": runs})
+    assert prov["seeds"] == "1 (0)" and prov["recipe"].startswith("config/config.yaml with 1 settings changed")
+    assert "cannot decide a claim" in caution({"runs": runs})
+    three = pd.concat([runs.assign(seed=seed, changed_keys="none") for seed in (0, 1, 2)])
+    assert caution({"runs": three}) == "" and provenance({"runs": three})["recipe"].endswith("the embedded default")
+    row = {"kind": "ratio", "measured": 2.61, "ci_low": 2.61, "ci_high": 2.61}
+    assert claim_cell(pd.Series(row)) == "2.61 (one timed repeat: no interval)"
+    row = {"kind": "greater", "measured": 4.0, "ci_low": float("nan"), "ci_high": float("nan")}
+    assert claim_cell(pd.Series(row)) == "4.0 (one seed: no interval)"
+    assert claim_cell(pd.Series({"kind": "exact", "measured": 0.0205, "ci_low": 0.0205, "ci_high": 0.0205})) \
+        == "0.0205 (exact)"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+MEASURE_TABLES = """<script>
+window.addEventListener('load', () => {
+  const widths = [];
+  let section = 'top';
+  for (const element of document.querySelectorAll('h2, table')) {
+    if (element.tagName === 'H2') { section = element.id; continue; }
+    widths.push([section, element.scrollWidth, element.parentElement.clientWidth]);
+  }
+  const out = document.createElement('pre');
+  out.id = 'table-widths';
+  out.textContent = JSON.stringify(widths);
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (Debian: apt install chromium): the page's layout "
+                                              "is checked in a real browser only where one is installed")
+def test_no_table_of_the_page_scrolls_sideways_at_1300_px_in_chromium(built, tmp_path):
+    """Every table of the page fits its column at a 1300x900 window: measured by the browser itself
+    (the table's scroll width against the width of the box holding it)."""
+    import html
+    import json
+
+    page = (built["out"] / "index.html").read_text(encoding="utf-8")
+    probe = built["out"] / "measure_tables.html"
+    probe.write_text(page.replace("</body>", MEASURE_TABLES + "</body>"), encoding="utf-8")
+    try:
+        run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1300,900",
+                              "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        probe.unlink()
+    found = re.search(r'<pre id="table-widths">([^<]*)</pre>', run.stdout)
+    assert found, run.stderr[-2000:]
+    widths = json.loads(html.unescape(found.group(1)))
+    assert len(widths) >= 10
+    assert not [(section, width, box) for section, width, box in widths if width > box]

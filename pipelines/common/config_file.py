@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m pipelines.common.config_file",
                                      description="Check that config files are YAML mappings (names file and line).")
-    parser.add_argument("files", nargs="+")
+    parser.add_argument("files", nargs="+", help="config files to check (YAML, the schema, the registered datasets)")
     for path in parser.parse_args(argv).files:
         load_config(path)
     return 0

@@ -65,9 +65,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="the seed the checkpoint must be of")
     parser.add_argument("--config-hash", help="the run hash the checkpoint must carry")
     parser.add_argument("--data", required=True, type=Path, help="dataset root")
-    parser.add_argument("--dataset", required=True, choices=datasets.names())
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--dataset", required=True, choices=datasets.names(), help="the registered dataset --data holds (pipelines.experiment.datasets)")
+    parser.add_argument("--split", default="val", help="the split to segment (val and valid both name the scored one)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: CUDA if available")
     parser.add_argument("--amp", nargs="?", const="on", default=None, choices=("auto", "on", "off"),
                         help="mixed precision: float16 autocast on CUDA, bfloat16 on the CPU; auto: where the "
                              "hardware runs it natively (default: the config's train.amp, off without --config; "

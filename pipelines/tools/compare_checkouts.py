@@ -29,7 +29,7 @@ from pipelines.experiment import stages
 FIRST_TIMED_ITERATION = 10
 
 
-PRECISIONS = ("float32", "amp", "default")
+PRECISIONS = ("float32", "amp", "config")
 """float32 in both; autocast in both (bfloat16 on the CPU); or each checkout's own ``train.amp`` as its
 default config has it (the old default's bfloat16 against the new default's ``auto``)."""
 
@@ -44,7 +44,7 @@ def write_config(repo: Path, data: Path, iterations: int, path: Path, precision:
     config["data"].update(synthetic=None, davis=str(data / "DAVIS"), youtubevos=str(data / "YouTubeVOS"),
                           coco=str(data / "COCO"))
     config["train"].update(log_every=FIRST_TIMED_ITERATION, checkpoint_every=10 * iterations)
-    if precision != "default" and ("amp" in config["train"] or amp):
+    if precision != "config" and ("amp" in config["train"] or amp):
         config["train"]["amp"] = amp
     if "threads" in config["train"]:  # older checkouts: threads and device lived in the train section
         config["train"].update(threads=1, device="cpu")
@@ -87,16 +87,17 @@ def seconds_per_iteration(repo: Path, config: Path, flags: list[str], variant: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.tools.compare_checkouts",
+                                     description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--old", type=Path, required=True, help="the old checkout (a git worktree)")
     parser.add_argument("--new", type=Path, default=Path("."), help="the new checkout (default: this one)")
     parser.add_argument("--data", type=Path, default=Path("data/synthetic"), help="synthetic data root")
-    parser.add_argument("--variant", default="gvos_scm")
+    parser.add_argument("--variant", default="gvos_scm", help="the variant trained in both checkouts")
     parser.add_argument("--stage", default="main", choices=stages.SCHEDULES, help="the schedule trained from scratch")
-    parser.add_argument("--iterations", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--iterations", type=int, default=40, help="iterations a run (the first few are not timed)")
+    parser.add_argument("--rounds", type=int, default=4, help="runs per checkout, alternating old and new")
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="float32 in both (default), autocast in both, or each checkout's default config's own")
+                        help="float32 in both (the default), autocast in both, or config: each checkout's own train.amp")
     args = parser.parse_args(argv)
     if args.iterations <= FIRST_TIMED_ITERATION:
         parser.error(f"--iterations must exceed {FIRST_TIMED_ITERATION} (the untimed start)")

@@ -79,7 +79,7 @@ class Step:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bash pipelines/tools/gpu_check.sh", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: the same steps without a GPU (with --tiny, a test)")
     parser.add_argument("--tiny", action="store_true", help="toy sizes: the CPU test of the same steps")
     parser.add_argument("--out", default="results/gpu_check", help="folder for the CSVs, summary and logs")
     parser.add_argument("--overwrite", action="store_true", help="replace an --out folder the suite did not write")

@@ -35,15 +35,15 @@ CONV_OPS = {"forward": "aten::mkldnn_convolution", "backward": "aten::convolutio
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="synthetic data root (DAVIS, YouTubeVOS, COCO)")
-    parser.add_argument("--iterations", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=10, help="profiled iterations")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed iterations before them")
     parser.add_argument("--top", type=int, default=12, help="how many other operations to list")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     length = default["train"]["main"]["iterations"]  # the default's schedule: only its first steps run
     with tempfile.TemporaryDirectory() as scratch:
-        path = write_config(REPO, args.data, length, Path(scratch) / "config.yaml", "default")
+        path = write_config(REPO, args.data, length, Path(scratch) / "config.yaml", "config")
         config = yaml.safe_load(path.read_text())
         trainer, stage_cfg = _fresh_trainer(config, "gvos_scm", "main", torch.device("cpu"))
         clips = build_clip_dataset("main", stage_cfg, config.get("data") or {}, path, seed=0)

@@ -15,8 +15,8 @@ log = logging.getLogger("gvos.synthetic")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipelines.data.synthetic", description=__doc__)
     parser.add_argument("--out", required=True, help="dataset root to create (DAVIS/, YouTubeVOS/, COCO/ inside)")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="size of the set: smoke (tests, minutes) or default")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a preset field, e.g. --set frames=32 --set object_area=0.1,0.25")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out")
