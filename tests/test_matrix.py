@@ -122,7 +122,7 @@ def test_the_matrix_lists_every_run_once():
 def test_a_run_is_read_back_from_any_of_its_paths():
     run = runs.Run("gvos_scm", "full", 2)
     for path in (run.under("runs", "loss.csv"), run.under("evaluations", "davis2017", "global.csv"),
-                 runs.RunFolder.of(run).checkpoint):
+                 Path(run.under(runs.RUNS_ROOT, runs.RunFolder.CHECKPOINT))):
         assert runs.Run.from_path(Path(path).parent) == run or runs.Run.from_path(path) == run
     assert runs.pattern("runs", "loss.csv").format(variant="a", stage="b", seed=3) == "runs/a/b/seed3/loss.csv"
     with pytest.raises(ValueError, match="seed<N>"):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pycocotools.coco import COCO
 
 from pipelines.common.files import DataError, inside_root
 from pipelines.data.video import read_image
@@ -97,7 +96,12 @@ def _first_existing(candidates: list[Path], what: str) -> Path:
     raise DataError(candidates[0], f"COCO {what} does not exist")
 
 
-def _load_coco(path: Path) -> COCO:
+def _load_coco(path: Path):
+    """A pycocotools ``COCO`` index of an instances file."""
+    # here, not at the head: pycocotools.coco imports matplotlib (0.15 s), which every command that names a
+    # dataset would pay through the registry; only the pretraining reader needs it
+    from pycocotools.coco import COCO
+
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:

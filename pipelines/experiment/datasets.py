@@ -17,9 +17,6 @@ from pipelines.data.youtubevos import YouTubeVOSDataset
 from pipelines.evaluation.davis import evaluate_davis
 from pipelines.evaluation.youtubevos import evaluate_youtubevos
 
-USES = ("train", "val")
-"""What a dataset root is read for: training videos, or the split predicted and scored."""
-
 
 @dataclass(frozen=True)
 class Layout:
@@ -34,6 +31,10 @@ class Layout:
         raise NotImplementedError
 
     def reader(self, dataset: Dataset, root: Path, split: str):
+        raise NotImplementedError
+
+    def split_list(self, dataset: Dataset, root: Path, split: str) -> Path:
+        """The file that lists a split's videos."""
         raise NotImplementedError
 
     def evaluate(self, dataset: Dataset, root: Path, predictions: Path, split: str, workers: int):
@@ -55,6 +56,9 @@ class DavisLayout(Layout):
     def reader(self, dataset, root, split):
         return DavisDataset(root, year=dataset.year, split=split, resolution=dataset.resolution)
 
+    def split_list(self, dataset, root, split):
+        return root / "ImageSets" / dataset.year / f"{split}.txt"
+
     def evaluate(self, dataset, root, predictions, split, workers):
         return evaluate_davis(root, predictions, split=split, year=dataset.year, workers=workers,
                               resolution=dataset.resolution)
@@ -69,6 +73,9 @@ class YouTubeVOSLayout(Layout):
 
     def reader(self, dataset, root, split):
         return YouTubeVOSDataset(root, split=split)
+
+    def split_list(self, dataset, root, split):
+        return root / split / "meta.json"
 
     def evaluate(self, dataset, root, predictions, split, workers):
         return evaluate_youtubevos(root, predictions, split=split, workers=workers)
@@ -111,6 +118,10 @@ class Dataset:
     def reader(self, root: str | Path, split: str):
         """The reader of one split (checks the folder when constructed)."""
         return self.layout.reader(self, Path(root), self.split_name(split))
+
+    def split_list(self, root: str | Path, split: str) -> Path:
+        """The file that lists the videos of one of its splits (DAVIS: ImageSets/<year>/<split>.txt)."""
+        return self.layout.split_list(self, Path(root), split)
 
     def evaluate(self, root: str | Path, predictions: str | Path, split: str | None = None, workers: int = 1):
         """The suite's evaluator on a prediction folder: an ``EvalResult``."""

@@ -206,7 +206,7 @@ def holdout_train_videos(config: dict) -> int | None:
         return get_preset(synthetic["preset"]).davis_train
     holdout = datasets.get(HOLDOUT_DATASET)
     root = dataset_roots(config["data"]).get(holdout.root_key)
-    listing = Path(root or "") / "ImageSets" / holdout.year / f"{holdout.split('train')}.txt"
+    listing = holdout.split_list(root or "", holdout.split("train"))
     return len(listing.read_text().split()) if root and listing.is_file() else None
 
 
@@ -222,7 +222,7 @@ def check_holdout(config: dict) -> None:
     holdout = datasets.get(HOLDOUT_DATASET)
     root = dataset_roots(config["data"]).get(holdout.root_key)
     if split and not config["data"].get("synthetic") and root:
-        listing = Path(root) / "ImageSets" / holdout.year / f"{split}.txt"
+        listing = holdout.split_list(root, split)
         if not listing.is_file():
             raise ConfigError(f"train.main.holdout_split: {split!r}: no {listing} (a real DAVIS root has no "
                               "held-out split: set holdout_split: null, and holdout: N to hold out N train videos)")

@@ -49,48 +49,12 @@ def pattern(root: str, *rest: str) -> str:
     return "/".join([root, PART, *rest])
 
 
-@dataclass(frozen=True)
 class RunFolder:
-    """A training run's folder: ``config.yaml`` (the effective config and the ``run:`` record),
+    """The files of a training run's folder: ``config.yaml`` (the effective config and the ``run:`` record),
     ``loss.csv``, ``validation.csv``, ``state.pt`` (resumable state) and, once finished, ``checkpoint.pt``."""
-
-    path: Path
 
     CHECKPOINT = "checkpoint.pt"
     STATE = "state.pt"
     CONFIG = "config.yaml"
     LOSS = "loss.csv"
     VALIDATION = "validation.csv"
-
-    @classmethod
-    def of(cls, run: Run, root: str | Path = RUNS_ROOT) -> RunFolder:
-        return cls(Path(root) / run.part)
-
-    @property
-    def run(self) -> Run:
-        return Run.from_path(self.path)
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.path / self.CHECKPOINT
-
-    @property
-    def state(self) -> Path:
-        return self.path / self.STATE
-
-    @property
-    def config(self) -> Path:
-        return self.path / self.CONFIG
-
-    @property
-    def loss(self) -> Path:
-        return self.path / self.LOSS
-
-    @property
-    def validation(self) -> Path:
-        return self.path / self.VALIDATION
-
-
-def run_file(run: Run, name: str, root: str = RUNS_ROOT) -> str:
-    """The path (as the rules write it) of one file of a training run's folder."""
-    return run.under(root, name)

@@ -116,7 +116,7 @@ def run_record(run_dir: str | Path | None, stage: str, keys: list[str]) -> list[
     baseline, 'unknown' where no run folder says)."""
     if stage == BASELINE_STAGE:
         return ["none"] * len(keys)
-    path = RunFolder(Path(run_dir)).config if run_dir else None
+    path = Path(run_dir) / RunFolder.CONFIG if run_dir else None
     if path is None or not path.is_file():
         return ["unknown"] * len(keys)
     record = load_config(path, check_schema=False).get("run") or {}

@@ -45,7 +45,7 @@ def validation_set(stage_cfg: StageConfig, data_section: dict, config_path: Path
         return "train", holdout_names(stage_cfg, data_section, config_path)
     holdout = datasets.get(HOLDOUT_DATASET)
     root = dataset_root(data_section, holdout.root_key, config_path)
-    listing = root / "ImageSets" / holdout.year / f"{split}.txt"
+    listing = holdout.split_list(root, split)
     if not listing.is_file():
         raise DataError(listing, f"train.main.holdout_split: {split!r} names no {holdout.title} split list here "
                                  "(a real DAVIS root has none: set holdout_split: null and holdout: N to hold out N "
