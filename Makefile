@@ -7,7 +7,7 @@ CONFIG ?=
 CONFIGFILE_ARGS = $(if $(CONFIG),--configfile "$(CONFIG)")
 TEST_WORKERS ?= 2  # pytest-xdist processes: the smoke workflow (the longest test) runs beside the rest; 0: one process
 
-.PHONY: install test test-slow test-slurm lint report smoke figures gpu-check clean
+.PHONY: install test test-slow test-slurm lint report smoke figures snapshot gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,19 +35,27 @@ test-slurm: $(STAMP)
 	$(PY) -m pip install -q -e '.[slurm]'
 	$(PY) -m pytest -q -m slurm
 
-# one line a job (snakemake --quiet rules: each job's log is under logs/); the last line names the page
+# one line a job (pipelines/tools/quiet_snakemake.py; each job's log is under logs/); the last line names the page
 report: $(STAMP)
 	$(if $(CONFIG),$(PY) -m pipelines.common.config_file "$(CONFIG)")
-	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) --quiet rules report $(CONFIGFILE_ARGS)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pipelines.tools.quiet_snakemake --cores $(CORES) report $(CONFIGFILE_ARGS)
 	@echo "the report: $$(pwd)/report/build/index.html"
 
 smoke: $(STAMP)
 	$(PY) -m pipelines.common.config_file config/smoke.yaml
-	PATH="$$(pwd)/$(VENV)/bin:$$PATH" "$(VENV)/bin/snakemake" --cores $(CORES) --quiet rules report --configfile config/smoke.yaml
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pipelines.tools.quiet_snakemake --cores $(CORES) report --configfile config/smoke.yaml
 	@echo "the report: $$(pwd)/report/build/index.html"
 
 figures: $(STAMP)
 	$(PY) -m report.build --results results --out report/build --overwrite
+
+# after `make report` on the embedded default: its tables and first screen become the committed snapshot
+# (docs/default-run) that the README's results are generated from
+snapshot: $(STAMP)
+	mkdir -p docs/default-run/results
+	cp results/*.csv results/qualitative.npz docs/default-run/results/
+	$(PY) -m report.screenshot report/build/index.html docs/default-run/first-screen.png
+	$(PY) -m report.readme
 
 gpu-check: $(STAMP)
 	PYTHON=$(PY) bash pipelines/tools/gpu_check.sh

@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from pipelines.data.masks import DAVIS_PALETTE
 from pipelines.experiment.defaults import MIB  # noqa: E402
@@ -44,14 +46,23 @@ PNG_DPI = 150  # a two-column figure is 1050 px: the page's width
 
 def _figure(height: float, nrows: int = 1, ncols: int = 1, **kwargs):
     """A figure two paper columns wide (report.style.TWO_COLUMN_IN) and ``height`` inches high; the
-    constrained layout fits the titles, labels, legends and colour bars inside that size."""
-    return plt.subplots(nrows, ncols, figsize=(TWO_COLUMN_IN, height), layout="constrained", **kwargs)
+    constrained layout fits the titles, labels, legends and colour bars inside that size. Created at the
+    PNG's resolution: the layout depends on it, so what is drawn here is what is saved."""
+    return plt.subplots(nrows, ncols, figsize=(TWO_COLUMN_IN, height), layout="constrained", dpi=PNG_DPI, **kwargs)
 
 
 def _save(fig, path: Path) -> Path:
-    """PNG, PDF and SVG at the figure's own size (no "tight" crop: the width stays a column's)."""
+    """PNG, PDF and SVG at the figure's own size (no "tight" crop: the width stays a column's), all three
+    with the layout of one draw: constrained layout started again from a laid-out figure moves things
+    (a second save cut Fig. 5's row labels at the canvas' edge), so the first layout is kept."""
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    return _write(fig, path)
+
+
+def _write(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=PNG_DPI)
+    fig.savefig(path)
     for copy in vector_copies(path):
         fig.savefig(copy)
     plt.close(fig)
@@ -61,6 +72,74 @@ def _save(fig, path: Path) -> Path:
 def _legend_outside(ax, **kwargs) -> None:
     """The legend to the right of the axes: it never covers a data point."""
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def _legend_below(fig, ax, ncols: int = 2) -> None:
+    """The legend under the axes, inside the figure's width: long labels (the device names the measured
+    series) would leave a legend at the side half the width for the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncols=ncols, frameon=False)
+
+
+def _t_axis(ax, ts) -> None:
+    """A log t axis labelled at the t values measured, as plain integers (log tick labels such as
+    3x10^0 run into each other on a short range)."""
+    ax.set_xscale("log")
+    ticks = sorted({int(t) for t in ts if t > 0})
+    if ticks:
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+LABEL_OFFSETS_PT = [(dx * r, dy * r) for r in (1, 2, 3) for dx, dy in
+                    ((4, 3), (4, -3), (-4, 3), (-4, -3), (0, 5), (0, -5), (6, 0), (-6, 0))]
+
+
+def _label_points(ax, points: list[tuple[float, float, str, str]], fontsize: float = 7) -> None:
+    """Name each (x, y, name, colour) point beside it where the name covers no other name, no marker
+    and stays inside the axes: the first free place among rings of offsets around the point, else the
+    least crowded one with a thin leader line. Names take no part in the layout, so placing them cannot
+    move the axes they were placed in."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    marker_px = fontsize * fig.dpi / 72
+    taken = [Bbox.from_extents(px - marker_px, py - marker_px, px + marker_px, py + marker_px)
+             for px, py in ax.transData.transform([(x, y) for x, y, _, _ in points])]
+
+    def crowding(box) -> float:
+        outside = 0.0 if frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1) else 1e9
+        return outside + sum(max(0.0, min(box.x1, t.x1) - max(box.x0, t.x0)) * max(0.0, min(box.y1, t.y1) - max(box.y0, t.y0))
+                             for t in taken)
+
+    for x, y, name, colour in sorted(points, key=lambda p: (p[0], p[1])):
+        best = None
+        for dx, dy in LABEL_OFFSETS_PT:
+            label = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                                color=colour, ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                                va="bottom" if dy > 0 else "top" if dy < 0 else "center")
+            label.set_in_layout(False)
+            box = label.get_window_extent(renderer)
+            cost = crowding(box)
+            if best is not None and cost >= best[0]:
+                label.remove()
+                continue
+            if best is not None:
+                best[1].remove()
+            best = (cost, label, box)
+            if cost == 0:
+                break
+        _, label, box = best
+        dx, dy = label.xyann
+        if max(abs(dx), abs(dy)) > max(max(abs(a), abs(b)) for a, b in LABEL_OFFSETS_PT[:8]):
+            # far from its point: a leader line says which point the name belongs to
+            label.remove()
+            ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, color=colour,
+                        ha=label.get_ha(), va=label.get_va(), annotation_clip=False,
+                        arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5, "shrinkA": 0,
+                                    "shrinkB": 2}).set_in_layout(False)
+        taken.append(box)
 
 
 def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
@@ -76,27 +155,28 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
                 ours.append((variant, 1.0 / spf, jf))
     if points is None and not ours:
         return None
-    fig, ax = _figure(4.2)
+    fig, ax = _figure(4.6)
+    names = []
     if points is not None:
         for online, colour, marker, label in ((0, REPORTED_COLOUR, "o", "reported (derived from Table 5), offline"),
                                               (1, ONLINE_COLOUR, "s", "reported (derived from Table 5), online learning")):
             sel = points[points["uses_online_learning"] == online]
             ax.scatter(sel["fps_derived"], sel["JF_mean_davis16"], facecolors="none", edgecolors=colour,
-                       marker=marker, s=55, linewidths=1.5, label=label)
+                       marker=marker, s=40, linewidths=1.3, label=label)
             for _, row in sel.iterrows():
                 name = row["method"] + (" (<)" if row.get("fps_derived_qualifier") == "<" else "")
-                ax.annotate(name, (row["fps_derived"], row["JF_mean_davis16"]), fontsize=7, color=colour,
-                            xytext=(3, 3), textcoords="offset points")
+                names.append((row["fps_derived"], row["JF_mean_davis16"], name, colour))
     for k, (variant, fps, jf) in enumerate(ours):
         ax.scatter([fps], [jf], marker="*", s=220 * max(0.4, 1 - 0.3 * k), color=variant_colour(variant), edgecolors="black",
-                   linewidths=0.6, label=f"measured: {variant} ({measured_label})", zorder=5)
+                   linewidths=0.6, label=f"measured: {variant}", zorder=5)
     ax.set_xscale("log")
     ax.set_xlabel("frames per second (log)")
     ax.set_ylabel("DAVIS-2016 val J&F (%)")
-    ax.set_title("Speed versus accuracy (Fig. 7)\nreported: real DAVIS-2016, paper's hardware\n"
-                 f"measured: {measured_label}", fontsize=9)
-    ax.margins(x=0.15, y=0.08)  # room for the method names beside the points
-    _legend_outside(ax)
+    ax.set_title(f"Speed versus accuracy (Fig. 7). Reported: real DAVIS-2016, paper's hardware;\nmeasured: {measured_label}",
+                 fontsize=9)
+    ax.margins(x=0.12, y=0.08)
+    _legend_below(fig, ax)
+    _label_points(ax, names)
     return _save(fig, out / "fig7_speed_accuracy.png")
 
 
@@ -111,12 +191,12 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
     memory, source = results.get("memory_vs_t"), paper.get("table3")
     if memory is None and source is None:
         return None
-    fig, ax = _figure(3.4)
+    fig, ax = _figure(3.8)
     if memory is not None and "memory_bytes" in memory.columns:
         for k, variant in enumerate(variant_order(memory["variant"])):
             sel = memory[memory["variant"] == variant].groupby("t")["memory_bytes"].median() / MIB
             ax.plot(sel.index, sel.values, marker="o", color=variant_colour(variant), **_nested(k),
-                    label=f"measured: {variant} ({measured_label})")
+                    label=f"measured: {variant}")
     if source is not None:
         stm = source[(source["method"] == "STM") & (source["applies_to_any_t"] != 1)]
         ax.scatter(stm["t"].clip(lower=1), stm["megabytes"], marker="D", s=60, facecolors="none",
@@ -126,12 +206,15 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
         for _, row in ours.iterrows():
             ax.axhline(row["megabytes"], color=variant_colour("gvos_scm"), linestyle="--", linewidth=1.2,
                        label="reported: Ours, any t (Table 3)")
-    ax.set_xscale("log")
+    ts = list(memory["t"]) if memory is not None and "t" in memory.columns else []
+    if source is not None:
+        ts += list(source.loc[source["applies_to_any_t"] != 1, "t"].clip(lower=1))
+    _t_axis(ax, ts)
     ax.set_yscale("log")
     ax.set_xlabel("t (frames absorbed by the memory, log)")
     ax.set_ylabel("memory state (MiB; paper: 'MB', log)")
-    ax.set_title("Memory versus t (Table 3)", fontsize=9)
-    _legend_outside(ax)
+    ax.set_title(f"Memory versus t (Table 3); measured: {measured_label}", fontsize=9)
+    _legend_below(fig, ax)
     return _save(fig, out / "memory_vs_t.png")
 
 
@@ -141,25 +224,25 @@ def time_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Pat
     speed, source = results.get("speed"), paper.get("table2")
     if speed is None:
         return None
-    fig, ax = _figure(3.4)
+    fig, ax = _figure(3.8)
     for k, variant in enumerate(variant_order(speed["variant"])):
         sel = speed[speed["variant"] == variant].groupby("t").median(numeric_only=True).sort_index()
         low = sel["seconds_per_frame"] - sel.get("seconds_per_frame_min", sel["seconds_per_frame"])
         high = sel.get("seconds_per_frame_max", sel["seconds_per_frame"]) - sel["seconds_per_frame"]
         ax.errorbar(sel.index, sel["seconds_per_frame"], yerr=[low, high], marker="o", capsize=3, **_nested(k),
-                    color=variant_colour(variant), label=f"measured: {variant} ({measured_label})")
+                    color=variant_colour(variant), label=f"measured: {variant}")
     if source is not None:
         for label, variant in (("Memory Read", "stm_read"), ("GCM", "gvos_scm")):
             rows = source[source["variant"] == label]
             if len(rows):
                 ax.axhline(float(rows["seconds_per_frame"].iloc[0]), color=variant_colour(variant), linestyle=":",
                            label=f"reported: {label} (Table 2, paper's GPU, t not stated)")
-    ax.set_xscale("log")
+    _t_axis(ax, speed["t"])
     ax.set_yscale("log")
     ax.set_xlabel("t (frames absorbed by the memory, log)")
     ax.set_ylabel("seconds per frame (log)")
-    ax.set_title("Seconds per frame versus t", fontsize=9)
-    _legend_outside(ax)
+    ax.set_title(f"Seconds per frame versus t; measured: {measured_label}", fontsize=9)
+    _legend_below(fig, ax)
     return _save(fig, out / "time_vs_t.png")
 
 
@@ -370,8 +453,10 @@ def _panel(ax, picture, title: str = "", ylabel: str = "") -> None:
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=8)
-    if ylabel:  # horizontal: a label longer than the panel is high would run into the next row's
-        ax.set_ylabel(ylabel, fontsize=7, rotation=0, ha="right", va="center", labelpad=4)
+    if ylabel:  # horizontal: a label longer than the panel is high would run into the next row's. A text
+        # of the axes, not a y label: matplotlib draws a right-aligned y label left of where its extent
+        # says, so the layout cut it at the canvas' edge
+        ax.text(-0.04, 0.5, ylabel, fontsize=7, ha="right", va="center", transform=ax.transAxes)
 
 
 def _run_title(run: str) -> str:

@@ -323,7 +323,7 @@ def train_speed(results: dict) -> pd.DataFrame | None:
     columns = [c for c in ["variant", "stage", "crop", "batch_size", "precision", "iterations_per_second",
                            "seconds_per_iteration", "seconds_data", "seconds_forward", "seconds_backward",
                            "seconds_optimizer", "gflops_per_iteration", "achieved_gflops_per_second",
-                           "fraction_of_conv_peak", "peak MiB", "threads"]
+                           "fraction_of_conv_peak", "peak MiB"]
                if c in table.columns]
     return table[columns]
 

@@ -2,7 +2,6 @@
 # pipelines.experiment.matrix, refused here before any job starts), and the effective config the
 # commands receive.
 
-import copy
 import os
 import shlex
 import sys
@@ -17,7 +16,7 @@ if str(REPO) not in sys.path:
 
 from methods import variants as _variants  # noqa: E402
 from pipelines.experiment import datasets as _datasets, matrix as _matrix, stages as _stages  # noqa: E402
-from pipelines.experiment.roots import SYNTHETIC_ROOT, dataset_roots  # noqa: E402
+from pipelines.experiment.roots import SYNTHETIC_ROOT, dataset_roots, effective_config  # noqa: E402
 from pipelines.common.provenance import run_hash as _run_hash, section_hash  # noqa: E402
 from pipelines.training.config import TrainConfig  # noqa: E402
 
@@ -53,8 +52,7 @@ PAPER_DIR = _matrix.paper_dir(config)
 
 
 # ---- the config the commands receive: the merged config with the dataset roots filled in
-EFFECTIVE = copy.deepcopy(config)
-EFFECTIVE["data"].update(DATA_ROOTS)
+EFFECTIVE = effective_config(config)
 # named by its hash: runs with different configs in one folder (a dry run beside a real one) never
 # overwrite each other's file; the shell template stays the same, so it triggers no rerun
 EFFECTIVE_CONFIG = f"logs/config/effective-{section_hash(EFFECTIVE)}.yaml"

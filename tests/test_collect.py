@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +14,8 @@ from pipelines import collect, score
 from pipelines.common.intervals import bootstrap_interval
 from pipelines.common.provenance import run_hash
 from pipelines.tables import scores
+
+REPO = Path(__file__).resolve().parent.parent
 
 CONFIG = {"data": {"synthetic": {"preset": "smoke", "seed": 0}}, "model": {"key_dim": 8},
           "train": {"pretrain": {"iterations": 2}, "main": {"iterations": 3}},
@@ -134,13 +137,18 @@ def test_tables_from_per_run_outputs(monkeypatch, tmp_path, config_file):
     assert {"iteration", "loss", "lr", "variant", "seed", "config_hash"} <= set(loss.columns)
 
 
-def test_runs_table_has_one_row_per_run_with_its_hash_and_the_keys_that_differ(monkeypatch, tmp_path, config_file):
+def test_runs_table_has_one_row_per_run_with_its_hash_and_the_keys_that_differ(monkeypatch, tmp_path):
     """Provenance: baseline and learned runs, each with the run hash its rows carry, the precision its
-    run folder recorded, and only the changed settings it depends on (main.lr is not a pretrain_only key)."""
-    default = {**CONFIG, "train": {"pretrain": {"iterations": 2}, "main": {"iterations": 3, "lr": 1e-4}},
-               "evaluate": {"bootstrap_samples": 900}}
-    default_file = tmp_path / "default.yaml"
-    default_file.write_text(yaml.safe_dump(default))
+    run folder recorded, and only the changed settings it depends on (main.lr is not a pretrain_only key).
+    The run's config is the workflow's effective one; the default is the repository's config/config.yaml."""
+    from pipelines.common.config_file import load_config
+    from pipelines.experiment.roots import effective_config
+
+    default_file = REPO / "config" / "config.yaml"
+    config = effective_config(load_config(default_file))
+    config["train"]["main"]["lr"] = 5.0e-4
+    config_file = tmp_path / "effective.yaml"
+    config_file.write_text(yaml.safe_dump(config))
     summaries = [run_evaluate(monkeypatch, tmp_path, config_file, "copy_first_frame", "none", 0, "davis2017",
                               fake_result([0.1, 0.2], [0.1, 0.2])) / "global.csv"]
     losses = []
@@ -157,9 +165,9 @@ def test_runs_table_has_one_row_per_run_with_its_hash_and_the_keys_that_differ(m
     runs = pd.read_csv(out / "runs.csv").set_index(["variant", "stage"])
     assert list(runs.index) == [("copy_first_frame", "none"), ("gvos_scm", "main_only"), ("gvos_scm", "pretrain_only")]
     main = runs.loc[("gvos_scm", "main_only")]
-    assert main["run_hash"] == run_hash(CONFIG, "gvos_scm", "main_only", 1)
+    assert main["run_hash"] == run_hash(config, "gvos_scm", "main_only", 1)
     assert main["precision"] == "float32" and main["device"] == "cpu: test"
-    assert main["changed_keys"] == "train.main.lr unset"
+    assert main["changed_keys"] == "train.main.lr=0.0005"
     assert runs.loc[("gvos_scm", "pretrain_only"), "changed_keys"] == "none"
     assert runs.loc[("copy_first_frame", "none"), "precision"] == "none"
     accuracy = pd.read_csv(out / "accuracy.csv")
@@ -201,3 +209,19 @@ def test_bootstrap_is_deterministic_and_brackets_the_mean():
     assert bootstrap_interval([7.0], 100) == (7.0, 7.0)
 
 
+
+
+def test_the_embedded_default_run_differs_from_the_default_in_no_setting():
+    """The workflow hands collect its effective config (schema defaults filled, dataset roots resolved);
+    the default it is compared with is read the same way, so the default run's page says "the embedded
+    default", not "5 settings changed" (the synthetic roots and train.compile)."""
+    from pipelines.common.config_file import load_config
+    from pipelines.experiment.roots import effective_config
+    from pipelines.tables.results import runs_table
+
+    default = load_config(REPO / "config" / "config.yaml")
+    accuracy = pd.DataFrame([{"variant": "gvos_scm", "stage": stage, "seed": 0} for stage in ("pretrain_only", "full")])
+    runs = runs_table(accuracy, [], effective_config(default), default)
+    assert list(runs["changed_keys"]) == ["none", "none"]
+    edited = effective_config({**default, "model": {**default["model"], "key_dim": 8}})
+    assert list(runs_table(accuracy, [], edited, default)["changed_keys"]) == ["model.key_dim=8"] * 2

@@ -1,5 +1,6 @@
-"""The documents a user reads: every repository path they name in backticks exists, and the README stays
-a hub (short, with the quick start on its first screen)."""
+"""The documents a user reads: every repository path they name in backticks and every relative link exists,
+the README stays a hub (short, with the quick start on its first screen), and its results are the ones the
+committed snapshot of the default run gives (report.readme), never typed."""
 
 from __future__ import annotations
 
@@ -52,5 +53,40 @@ def test_the_readme_is_a_hub_with_the_quick_start_first():
     first_screen = "\n".join(lines[:40])
     assert "make smoke" in first_screen and "make report" in first_screen and "make test" in first_screen
     for page in ("docs/getting-started.md", "docs/real-data-gpu-cluster.md", "docs/results.md", "docs/extending.md",
-                 "docs/architecture.md", "CITATION.cff", "LICENSE", "CHANGELOG.md"):
+                 "docs/reproduction-report.md", "docs/architecture.md", "CITATION.cff", "LICENSE", "CHANGELOG.md",
+                 "docs/default-run/first-screen.png"):
         assert page in text and (REPO / page).exists(), page
+
+
+def relative_links(text: str) -> set[str]:
+    """Targets of markdown links and images that are not web addresses or anchors, anchor removed."""
+    targets = {t.split("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", text)}
+    return {t for t in targets if t and not re.match(r"[a-z]+:", t)}
+
+
+def test_every_relative_link_and_image_of_a_document_exists():
+    missing = sorted(f"{doc.relative_to(REPO)}: {target}" for doc in DOCUMENTS for target in relative_links(doc.read_text())
+                     if not (doc.parent / target).exists())
+    assert not missing
+    assert relative_links("[a](docs/x.md#part) ![b](pic.png) [c](https://example.org) [d](#top)") == {"docs/x.md", "pic.png"}
+
+
+def test_the_readmes_results_are_what_the_default_runs_snapshot_gives():
+    from report.readme import BEGIN, END, SNAPSHOT, results_block
+
+    text = (REPO / "README.md").read_text()
+    block = text[text.index(BEGIN):text.index(END) + len(END)]
+    assert block == results_block(REPO / SNAPSHOT)
+    assert "reproduced" in block and "| gvos_scm / full | 3 |" in block  # the default: three seeds
+
+
+def test_a_readme_whose_numbers_were_edited_fails_the_check(tmp_path, capsys):
+    from report.readme import BEGIN, main
+
+    text = (REPO / "README.md").read_text()
+    head, block = text.split(BEGIN)
+    edited = tmp_path / "README.md"
+    edited.write_text(head + BEGIN + re.sub(r"\d\.\d", "9.9", block, count=1))
+    assert main(["--check", "--readme", str(edited)]) == 1
+    assert "differs from" in capsys.readouterr().err
+    assert main(["--readme", str(edited)]) == 0 and edited.read_text() == text

@@ -1,5 +1,6 @@
-"""The "Single steps" commands of docs/getting-started.md run as printed on a fresh folder, with the smoke preset and
-config in place of the default ones (the only substitutions)."""
+"""The commands the documents print run as printed: the "Single steps" of docs/getting-started.md on a fresh folder,
+with the smoke preset and config in place of the default ones (the only substitutions), and the snakemake line of
+`make smoke` / `make report`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,3 +41,20 @@ def test_single_steps_run_as_printed(tmp_path):
     for produced in ("runs/x/checkpoint.pt", "predictions/x", "evaluations/x/global_results-val.csv",
                      "results/speed.csv", "results/train_speed.csv"):
         assert (tmp_path / produced).exists(), produced
+
+
+@pytest.mark.parametrize("target, extra", [("smoke", []), ("report", ["CONFIG=config/smoke.yaml"])])
+def test_the_make_targets_snakemake_line_parses_and_plans_the_report(tmp_path, target, extra):
+    """The snakemake command `make smoke` / `make report` run, exactly as make writes it, planned in a
+    fresh folder (--directory, --dry-run appended): an option that swallows the target fails here."""
+    venv = Path(sys.prefix)
+    printed = subprocess.run(["make", "-n", target, f"VENV={venv}", *extra], cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    lines = [line for line in printed.stdout.splitlines() if "pipelines.tools.quiet_snakemake" in line]
+    assert len(lines) == 1, printed.stdout
+    plan = subprocess.run(f"{lines[0]} --directory {shlex.quote(str(tmp_path))} --dry-run", shell=True, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    out = plan.stdout + plan.stderr
+    assert plan.returncode == 0, out[-3000:]
+    assert re.search(r"^report\s+1$", out, re.M), out[-3000:]  # the job table of the plan names the target

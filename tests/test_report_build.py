@@ -18,6 +18,7 @@ from pipelines.experiment.paper import PAPER_FILES, default_paper_dir
 from report.build import build, main
 from report.style import TWO_COLUMN_IN
 
+REPO = Path(__file__).resolve().parent.parent
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
 SECTION_IDS = ["claims", "claims_detail", "probes", "probes_figure", "fig5", "scm_gates", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
                "validation", "diagnostics", "fig8", "fig9", "fig10", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
@@ -360,27 +361,57 @@ window.addEventListener('load', () => {
 </script>"""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (Debian: apt install chromium): the page's layout "
-                                              "is checked in a real browser only where one is installed")
-def test_no_table_of_the_page_scrolls_sideways_at_1300_px_in_chromium(built, tmp_path):
-    """Every table of the page fits its column at a 1300x900 window: measured by the browser itself
-    (the table's scroll width against the width of the box holding it)."""
+NO_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (Debian: apt install chromium): the "
+                                 "page's layout is checked in a real browser only where one is installed")
+
+
+def table_widths(page_dir: Path, profile: Path) -> list[tuple[str, int, int]]:
+    """(section, table's scroll width, width of the box holding it) of every table of the page in
+    page_dir, measured by Chromium in a 1300x900 window."""
     import html
     import json
 
-    page = (built["out"] / "index.html").read_text(encoding="utf-8")
-    probe = built["out"] / "measure_tables.html"
+    page = (page_dir / "index.html").read_text(encoding="utf-8")
+    probe = page_dir / "measure_tables.html"
     probe.write_text(page.replace("</body>", MEASURE_TABLES + "</body>"), encoding="utf-8")
     try:
         run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1300,900",
+                              f"--user-data-dir={profile}", "--window-size=1300,900",
                               "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
                              capture_output=True, text=True, timeout=120)
     finally:
         probe.unlink()
     found = re.search(r'<pre id="table-widths">([^<]*)</pre>', run.stdout)
     assert found, run.stderr[-2000:]
-    widths = json.loads(html.unescape(found.group(1)))
+    return [tuple(w) for w in json.loads(html.unescape(found.group(1)))]
+
+
+@NO_CHROMIUM
+def test_no_table_of_the_page_scrolls_sideways_at_1300_px_in_chromium(built, tmp_path):
+    """Every table of the page fits its column at a 1300x900 window: measured by the browser itself
+    (the table's scroll width against the width of the box holding it)."""
+    widths = table_widths(built["out"], tmp_path / "profile")
     assert len(widths) >= 10
     assert not [(section, width, box) for section, width, box in widths if width > box]
+
+
+@NO_CHROMIUM
+def test_no_table_of_the_default_runs_page_scrolls_sideways_in_chromium(tmp_path):
+    """The same on the page of the committed default run (docs/default-run/results)."""
+    build(REPO / "docs" / "default-run" / "results", None, tmp_path / "page")
+    widths = table_widths(tmp_path / "page", tmp_path / "profile")
+    assert len(widths) >= 15
+    assert not [(section, width, box) for section, width, box in widths if width > box]
+
+
+@NO_CHROMIUM
+def test_the_screenshot_is_the_pages_first_screen_at_1300_by_900(built, tmp_path):
+    from PIL import Image
+
+    from report.screenshot import main as screenshot
+
+    assert screenshot([str(built["out"] / "index.html"), str(tmp_path / "screen.png")]) == 0
+    with Image.open(tmp_path / "screen.png") as image:
+        low, high = image.convert("L").getextrema()
+        assert image.size == (1300, 900) and high - low > 100  # not a blank window

@@ -1,6 +1,7 @@
 """End to end: `snakemake --cores 2 report --configfile config/smoke.yaml` in a temporary --directory
 writes every results table and the report page; a deleted results table is rebuilt by a plain rerun;
-`snakemake --report` packs every figure and table with its caption."""
+`snakemake --report` packs every figure and table with its caption; no text of a figure overlaps another
+or leaves the canvas."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def check_config_edits_rerun_exactly_what_they_change(tmp_path: Path) -> None:
 
 
 
-def test_smoke_workflow_end_to_end(tmp_path):
+def test_smoke_workflow_end_to_end(tmp_path, monkeypatch):
     start = time.perf_counter()
     run = smoke(tmp_path)
     elapsed = time.perf_counter() - start
@@ -102,6 +103,13 @@ def test_smoke_workflow_end_to_end(tmp_path):
         assert f'id="{section}"' in page
     assert "Not available" not in page
     print(f"smoke workflow: {elapsed:.0f} s")
+
+    from report.build import build
+    from tests.figure_text import checking_figures
+
+    with checking_figures(monkeypatch) as found:  # every figure of the smoke page, drawn again and read
+        build(tmp_path / "results", None, tmp_path / "figures-checked", overwrite=True)
+    assert len(found) >= 14 and {name: problems for name, problems in found.items() if problems} == {}
 
     accuracy_before = (tmp_path / "results" / "accuracy.csv").read_bytes()
     (tmp_path / "results" / "accuracy.csv").unlink()

@@ -61,6 +61,23 @@ def dataset_roots(data: dict | None) -> dict[str, str | None]:
     return {key: (str(Path(value).expanduser()) if value else None) for key, value in roots.items()}
 
 
+def effective_config(config: dict) -> dict:
+    """The config every command of the workflow receives: ``config`` with each default of
+    config/schema.yaml filled in (snakemake's validate, as the Snakefile applies it) and each dataset
+    root resolved (``dataset_roots``). Two configs are compared in this form, so a key left to its
+    default and the same key written out count as the same setting."""
+    import copy
+
+    from snakemake.utils import validate  # the workflow's own reading of the schema; loaded only here
+
+    from pipelines.common.config_file import SCHEMA_PATH
+
+    effective = copy.deepcopy(config)
+    validate(effective, str(SCHEMA_PATH))
+    effective.setdefault("data", {}).update(dataset_roots(effective.get("data")))
+    return effective
+
+
 def required_parts(key: str, uses: set[str]) -> list[list[str]]:
     """Relative paths the root of a data key must hold for its uses ('train', 'val'); each entry lists
     alternatives."""

@@ -15,6 +15,7 @@ from pipelines.common.files import DataError
 from pipelines.common.intervals import bootstrap_interval, seed_interval
 from pipelines.common.provenance import changed_keys, git_commit, run_hash
 from pipelines.evaluation.metrics import HEADLINE, METRICS, object_columns
+from pipelines.experiment.roots import effective_config
 from pipelines.experiment.runs import RunFolder
 from pipelines.tables.scores import (
     PROVENANCE_KEYS,
@@ -111,7 +112,10 @@ def validation_table(losses: list[Path]) -> pd.DataFrame:
 
 def runs_table(accuracy: pd.DataFrame, losses: list[Path], config: dict, default: dict) -> pd.DataFrame:
     """Provenance, one row per run (evaluated or trained): variant, stage, seed, run hash, commit, device,
-    precision, and the settings the run depends on that differ from the default config."""
+    precision, and the settings the run depends on that differ from the default config. ``config`` is the
+    workflow's effective config; ``default`` is read the same way (roots resolved, schema defaults filled),
+    so the embedded default run differs in nothing."""
+    default = effective_config(default)
     found: dict[tuple, Path | None] = {}
     for row in accuracy[["variant", "stage", "seed"]].drop_duplicates().itertuples(index=False):
         found[(row.variant, row.stage, int(row.seed))] = None
