@@ -95,18 +95,21 @@ LABEL_OFFSETS_PT = [(dx * r, dy * r) for r in (1, 2, 3) for dx, dy in
                     ((4, 3), (4, -3), (-4, 3), (-4, -3), (0, 5), (0, -5), (6, 0), (-6, 0))]
 
 
-def _label_points(ax, points: list[tuple[float, float, str, str]], fontsize: float = 7) -> None:
+def _label_points(ax, points: list[tuple[float, float, str, str]], fontsize: float = 7,
+                  avoid: list[tuple[float, float]] = ()) -> None:
     """Name each (x, y, name, colour) point beside it where the name covers no other name, no marker
-    and stays inside the axes: the first free place among rings of offsets around the point, else the
-    least crowded one with a thin leader line. Names take no part in the layout, so placing them cannot
-    move the axes they were placed in."""
+    (of the named points and of ``avoid``, markers left unnamed) and stays inside the axes: the first free
+    place among rings of offsets around the point, else the least crowded one with a thin leader line.
+    Names take no part in the layout, so placing them cannot move the axes they were placed in."""
+    if not points:
+        return
     fig = ax.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     marker_px = fontsize * fig.dpi / 72
     taken = [Bbox.from_extents(px - marker_px, py - marker_px, px + marker_px, py + marker_px)
-             for px, py in ax.transData.transform([(x, y) for x, y, _, _ in points])]
+             for px, py in ax.transData.transform([(x, y) for x, y, _, _ in points] + list(avoid))]
 
     def crowding(box) -> float:
         outside = 0.0 if frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1) else 1e9
@@ -176,7 +179,7 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
                  fontsize=9)
     ax.margins(x=0.12, y=0.08)
     _legend_below(fig, ax)
-    _label_points(ax, names)
+    _label_points(ax, names, avoid=[(fps, jf) for _, fps, jf in ours])
     return _save(fig, out / "fig7_speed_accuracy.png")
 
 
