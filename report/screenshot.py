@@ -19,10 +19,19 @@ WINDOW = (1300, 900)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
+HEADLESS_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+"""A fresh headless Chromium that fetches nothing: with --user-data-dir and --window-size, how the suite
+renders its page (here, and in the tests that measure its tables)."""
+
+
+def find_chromium() -> str | None:
+    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
+
+
 def chromium() -> str:
-    for name in CHROMIUM_NAMES:
-        if found := shutil.which(name):
-            return found
+    if found := find_chromium():
+        return found
     raise DataError(None, f"no Chromium on PATH (tried {', '.join(CHROMIUM_NAMES)}; Debian: apt install chromium)")
 
 
@@ -30,9 +39,7 @@ def first_screen(page: Path, out: Path, window: tuple[int, int] = WINDOW) -> Non
     """Render ``page`` in a fresh headless profile, nothing fetched from the network, and save the window."""
     with tempfile.TemporaryDirectory() as scratch:
         shot = Path(scratch) / "screen.png"  # Chromium picks the format from the name
-        run = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              "--hide-scrollbars", f"--user-data-dir={Path(scratch) / 'profile'}",
+        run = subprocess.run([chromium(), *HEADLESS_FLAGS, "--hide-scrollbars", f"--user-data-dir={Path(scratch) / 'profile'}",
                               f"--window-size={window[0]},{window[1]}", "--virtual-time-budget=5000",
                               f"--screenshot={shot}", page.resolve().as_uri()],
                              capture_output=True, text=True, timeout=120)

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.experiment.paper import PAPER_FILES, default_paper_dir
 from report.build import build, main
+from report.screenshot import HEADLESS_FLAGS, find_chromium
 from report.style import TWO_COLUMN_IN
 
 REPO = Path(__file__).resolve().parent.parent
@@ -344,7 +345,7 @@ def test_the_first_screen_says_which_recipe_and_how_many_seeds_and_one_seed_deci
         == "0.0205 (exact)"
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_chromium()
 MEASURE_TABLES = """<script>
 window.addEventListener('load', () => {
   const widths = [];
@@ -375,9 +376,7 @@ def table_widths(page_dir: Path, profile: Path) -> list[tuple[str, int, int]]:
     probe = page_dir / "measure_tables.html"
     probe.write_text(page.replace("</body>", MEASURE_TABLES + "</body>"), encoding="utf-8")
     try:
-        run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              f"--user-data-dir={profile}", "--window-size=1300,900",
+        run = subprocess.run([CHROMIUM, *HEADLESS_FLAGS, f"--user-data-dir={profile}", "--window-size=1300,900",
                               "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
                              capture_output=True, text=True, timeout=120)
     finally:

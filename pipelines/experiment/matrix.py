@@ -193,8 +193,8 @@ def check_data_roots(config: dict) -> None:
         if not roots.get(key):
             problems.append(f"data.{key}: no path given, but the matrix reads it ({', '.join(sorted(uses))}); "
                             "or set data.synthetic")
-        elif root_problems(key, roots[key], uses):
-            problems.append(f"data.{key}: {'; '.join(root_problems(key, roots[key], uses))}")
+        elif found := root_problems(key, roots[key], uses):
+            problems.append(f"data.{key}: {'; '.join(found)}")
     if problems:
         raise ConfigError(" | ".join(problems))
 
