@@ -9,8 +9,8 @@ trained.
 
 ``run`` segments the split once per intervention the network has (no SCM: no SCM-mask interventions),
 writes the palette PNGs to a temporary folder beside ``--out``, scores them as ``pipelines.score``
-scores a prediction and writes one row per intervention and object (J&F-Mean, J-Mean,
-F-Mean in percent). ``table`` joins them with the unmodified model's per-object scores (the workflow's
+scores a prediction and writes one row per intervention and object (J&F-Mean, J-Mean, F-Mean and
+J&F_r, the J&F after a reappearance, in percent). ``table`` joins them with the unmodified model's per-object scores (the workflow's
 own evaluation of the same checkpoint: the same inference, so not recomputed) into results/probes.csv:
 one row per run, seed and intervention with its J&F, J and F, the per-seed difference to the model as
 trained, and the paired interval over seeds and sequences of the claims table (``pipelines.common.intervals.
@@ -84,7 +84,7 @@ def score_intervention(engine, reader, args: argparse.Namespace, intervention, s
         write_predictions(engine, reader, folder, args.dataset, with_truth=intervention.needs_truth)
     result = datasets.get(args.dataset).evaluate(args.data, folder, split=args.split, workers=args.workers)
     shutil.rmtree(folder)
-    scores = per_object_table(result)[["sequence", "object", *SCORES.values()]]
+    scores = per_object_table(result)[["sequence", "object", *SCORES.values()]]  # J&F_r NaN where none
     log.info("%s: J&F %.1f", intervention.name, scores["J&F-Mean"].mean())
     return scores.assign(intervention=intervention.name, target=intervention.target)
 

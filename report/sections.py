@@ -96,6 +96,8 @@ SECTIONS = [
                 lambda c: tables.probes(c.results), ("probes",), ("spread",)),
     SectionSpec("probes_figure", "Test-time interventions: the change in J&F", "figure",
                 lambda c: figures.probe_effects(c.results, c.out), ("probes",)),
+    SectionSpec("reappearance", "Where only memory can know: J&F after a reappearance", "table",
+                lambda c: tables.reappearance(c.results), ("accuracy",), ("spread",)),
     SectionSpec("fig5", "Fig. 5: the SCM's gate", "figure", lambda c: figures.scm_gates(c.qualitative, c.out),
                 ("qualitative",), ("gates",)),
     SectionSpec("scm_gates", "The SCM's gate inside and outside the previous mask", "table", gate_table,

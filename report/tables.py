@@ -58,7 +58,7 @@ def _run_label(variant: str, stage: str) -> str:
     return f"{variant} / {stage}"
 
 
-DETAIL_METRICS = ("J", "F")  # a claim's J and F rows: the detail table; its J&F (or ratio) row: the first screen
+DETAIL_METRICS = ("J", "F", "J_r", "F_r")  # a claim's J and F rows: the detail table; its J&F (or ratio) row: the first screen
 
 
 def claim_cell(row: pd.Series) -> str:
@@ -130,8 +130,32 @@ def probes(results: dict) -> pd.DataFrame | None:
                                                                         first["ci_high"]),
                          "J&F unmodified": _seed_spread(part, "reference_J&F"),
                          "J&F with it": _seed_spread(part, "J&F"),
+                         "change in J&F after a reappearance [95% interval]": (
+                             interval_cell(first["mean_delta_J&F_r"], first["ci_low_r"], first["ci_high_r"])
+                             if "mean_delta_J&F_r" in first and not pd.isna(first["mean_delta_J&F_r"]) else "–"),
                          "acts on": first["target"], "seeds": int(first["n_seeds"]),
-                         "objects": int(first["n_objects"])})
+                         "objects": int(first["n_objects"]),
+                         "objects that reappear": int(first["n_objects_r"]) if "n_objects_r" in first else 0})
+    return pd.DataFrame(rows) if rows else None
+
+
+def reappearance(results: dict) -> pd.DataFrame | None:
+    """Per run on DAVIS-2017 val: J&F over all frames, after a reappearance (J&F_r) and while the object is
+    gone (J&F_d), mean ± SD over seeds, with the objects each is over."""
+    accuracy = results.get("accuracy")
+    if accuracy is None or "J&F_r" not in accuracy or accuracy["J&F_r"].isna().all():
+        return None
+    rows = []
+    val = accuracy[accuracy["dataset"] == "davis2017"]
+    for variant in variant_order(set(val["variant"])):
+        for stage in [s for s in STAGE_ORDER if s in set(val.loc[val["variant"] == variant, "stage"])]:
+            part = val[(val["variant"] == variant) & (val["stage"] == stage)]
+            rows.append({"run": _run_label(variant, stage), "seeds": len(part),
+                         "J&F, all frames": _seed_spread(part, "J&F-Mean"),
+                         "J&F after a reappearance (J&F_r)": _seed_spread(part, "J&F_r"),
+                         "J&F while gone (J&F_d)": _seed_spread(part, "J&F_d"),
+                         "objects that reappear": int(part["n_objects_r"].iloc[0]),
+                         "objects that go": int(part["n_objects_d"].iloc[0])})
     return pd.DataFrame(rows) if rows else None
 
 

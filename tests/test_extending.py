@@ -109,7 +109,7 @@ def test_the_pages_intervention_registers_and_acts_on_the_readout():
     from pipelines.probes import selected_interventions
     from tests.tiny_model import TINY_MODEL
 
-    exec(blocks("python")[3], vars(interventions))  # noqa: S102 - the documented code itself
+    exec(blocks("python")[4], vars(interventions))  # noqa: S102 - the documented code itself
     try:
         swap = interventions.INTERVENTIONS["readout_swap_objects"]
         engine = InferenceEngine(build_model("gvos_scm", TINY_MODEL))
@@ -132,3 +132,21 @@ def test_the_pages_intervention_registers_and_acts_on_the_readout():
     finally:
         interventions.unregister("readout_swap_objects")
 
+
+
+def test_the_pages_frame_group_registers_and_scores_its_frames():
+    """The page's frame group, registered in pipelines.evaluation.frame_groups as written there: its columns
+    appear in an object's scores, over the frames it names."""
+    import numpy as np
+
+    from pipelines.evaluation import frame_groups
+
+    exec(blocks("python")[3], vars(frame_groups))  # noqa: S102 - the documented code itself
+    try:
+        assert "J&F_e" in frame_groups.group_columns()
+        present = np.array([1, 0, 0, 1, 1, 1, 1, 1, 1], dtype=bool)  # back in frame 3, evaluated 1..7
+        j = np.arange(7) / 10
+        row = frame_groups.object_group_scores({"J": j, "F": j}, present)
+        assert row["J_e"] == pytest.approx(j[2:5].mean()) and row["J_r"] == pytest.approx(j[2:].mean())
+    finally:
+        frame_groups.unregister_frame_group("e")

@@ -146,7 +146,7 @@ def test_levers_table_pairs_arms_by_seed_and_times_the_click(tmp_path, capsys):
     half = 4.302652729911275 * differences.std(ddof=1) / np.sqrt(3)  # t at 2 degrees of freedom
     assert f"spot - base (J&F, 3 seeds, paired): {differences.mean():+.1f} " \
            f"[{differences.mean() - half:+.1f}, {differences.mean() + half:+.1f}]" in printed
-    assert "| base | mean ± SD | 39.0 ± 7.2 | 38.0 ± 7.2 | 29.3 ± 2.4 | | |" in printed  # (20 + 30 + a) / 3
+    assert "| base | mean ± SD | 39.0 ± 7.2 | 38.0 ± 7.2 | 29.3 ± 2.4 | - | | |" in printed  # (20 + 30 + a) / 3
     assert "spot - base (J&F_multi_over_checks, 3 seeds, paired): +21.1 " in printed  # (100 + b - 50 - a) / 3
 
 

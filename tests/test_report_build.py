@@ -21,7 +21,7 @@ from report.style import TWO_COLUMN_IN
 
 REPO = Path(__file__).resolve().parent.parent
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
-SECTION_IDS = ["claims", "claims_detail", "probes", "probes_figure", "fig5", "scm_gates", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
+SECTION_IDS = ["claims", "claims_detail", "probes", "probes_figure", "reappearance", "fig5", "scm_gates", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
                "validation", "diagnostics", "fig8", "fig9", "fig10", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
                "accuracy", "speed", "cost", "provenance"]
 FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
@@ -40,6 +40,8 @@ def write_fake_results(root: Path) -> None:
                "J&F-Mean": 40.0 + index, "J-Mean": 39.0 + index, "F-Mean": 41.0 + index, "J-Recall": 50.0,
                "J-Decay": 1.0, "F-Recall": 52.0, "F-Decay": 2.0, "JF_ci_low": 35.0 + index,
                "JF_ci_high": 45.0 + index, "n_objects": 20, **PROV}
+        if dataset != "youtubevos":
+            row.update({"J&F_r": 20.0 + index, "J&F_d": 80.0, "n_objects_r": 6, "n_objects_d": 6})
         if dataset == "youtubevos":
             row.update(J_seen=50.0, J_unseen=30.0, F_seen=55.0, F_unseen=35.0, overall=42.5)
         rows.append(row)
@@ -111,7 +113,8 @@ def write_fake_probes_and_frames(root: Path) -> None:
                      "intervention": name, "target": name.rsplit("_", 1)[0], "J&F": 20.0 + seed, "J": 19.0, "F": 21.0,
                      "reference_J&F": 60.0 + seed, "delta_J&F": -40.0, "delta_J": -41.0, "delta_F": -39.0,
                      "mean_delta_J&F": -40.0, "ci_low": -47.25, "ci_high": -32.5, "n_seeds": 2, "n_objects": 9,
-                     "config_hash": "h0"})
+                     "J&F_r": 5.0, "reference_J&F_r": 30.0, "delta_J&F_r": -25.0, "mean_delta_J&F_r": -25.0,
+                     "ci_low_r": -38.0, "ci_high_r": -12.0, "n_objects_r": 3, "config_hash": "h0"})
     pd.DataFrame(rows).to_csv(root / "probes.csv", index=False)
     pd.DataFrame([{"variant": "gvos_scm", "stage": "full", "seed": 0, "sequence": "v0", "object": o,
                    "gate_inside": 0.07, "gate_outside": 0.53, "frames": 4} for o in (1, 2)]).to_csv(

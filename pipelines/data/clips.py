@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -55,6 +55,7 @@ class LazyVideo:
 
     reader: object
     name: str
+    _absences: list | None = field(default=None, repr=False, compare=False)
 
     @property
     def num_frames(self) -> int:
@@ -62,6 +63,57 @@ class LazyVideo:
 
     def load(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         return self.reader.load_frames(self.name, list(indices))
+
+    def absences(self) -> list[Absence]:
+        """Every absence of an object in this video (all masks read once, then kept)."""
+        if self._absences is None:
+            _, labels = self.load(range(self.num_frames))
+            self._absences = absences(labels)
+        return self._absences
+
+
+@dataclass(frozen=True)
+class Absence:
+    """An object gone from the masks for frames ``gone``, seen before in ``before`` and back in ``back``."""
+
+    obj: int
+    before: tuple[int, ...]
+    gone: tuple[int, ...]
+    back: tuple[int, ...]
+
+
+def absences(labels: np.ndarray) -> list[Absence]:
+    """Each run of frames in which an object seen before is absent from ``labels`` uint8 (T, H, W) and after
+    which it comes back."""
+    found = []
+    for obj in (int(i) for i in np.unique(labels) if int(i) not in (0, VOID_ID)):
+        present = (labels == obj).any(axis=(1, 2))
+        frames = np.flatnonzero(present)
+        for previous, following in zip(frames[:-1], frames[1:], strict=True):
+            if following - previous > 1:
+                later = frames[frames >= following]
+                found.append(Absence(obj, tuple(int(f) for f in frames[frames <= previous]),
+                                     tuple(range(int(previous) + 1, int(following))), tuple(int(f) for f in later)))
+    return found
+
+
+def straddling_indices(rng: np.random.Generator, absence: Absence, num_frames: int) -> list[int]:
+    """Increasing frame indices of a clip over an absence: the first where the object is seen, one where it is
+    gone (left out of a 2-frame clip), the last where it is back; any further frames anywhere between."""
+    first = int(rng.choice(absence.before))
+    gone = int(rng.choice(absence.gone))
+    last = int(rng.choice(absence.back))
+    if num_frames < 3:
+        return [first, last]
+    chosen = {first, gone, last}
+    spare = [f for f in range(first + 1, last) if f not in chosen]
+    extra = max(0, min(num_frames - 3, len(spare)))
+    if extra:
+        chosen.update(int(f) for f in rng.choice(spare, size=extra, replace=False))
+    indices = sorted(chosen)
+    while len(indices) < num_frames:  # too few frames between: repeat the last, still in order
+        indices.append(indices[-1])
+    return indices
 
 
 def lazy_videos(reader) -> list[LazyVideo]:
@@ -180,6 +232,8 @@ class _ClipBase(torch.utils.data.Dataset):
 class VideoClipDataset(_ClipBase):
     """``num_frames`` frames of a video in temporal order, consecutive picks at most ``max_skip`` frames
     apart (0 = neighbouring frames), with one mild random affine, random crop and flip for the clip.
+    With ``reappear_clips`` p, a share p of the clips of videos where an object leaves and comes back span
+    one such absence instead (``straddling_indices``: seen, gone, back), whatever the frame skip.
 
     videos: VideoSample objects with ``gt`` (e.g. ``reader.load_video(name)`` on a train split) or
     LazyVideo handles (``lazy_videos(reader)``), which read only the sampled frames.
@@ -187,12 +241,15 @@ class VideoClipDataset(_ClipBase):
 
     def __init__(self, videos: Sequence[ClipSource], num_frames: int = 3, max_skip: int = 0,
                  crop: int | Sequence[int] | None = 384, max_objects: int = 3, seed: int = 0,
-                 affine: AffineRange = VIDEO_AFFINE, min_object_pixels: int = 16):
+                 affine: AffineRange = VIDEO_AFFINE, min_object_pixels: int = 16, reappear_clips: float = 0.0):
         super().__init__(num_frames, crop, max_objects, seed, min_object_pixels)
         self.videos = list(videos)
         if not self.videos:
             raise DataError(None, "VideoClipDataset needs at least one video")
+        if not 0 <= reappear_clips <= 1:
+            raise ValueError(f"reappear_clips must lie in 0..1, got {reappear_clips}")
         self.affine = affine
+        self.reappear_clips = reappear_clips
         self.set_max_skip(max_skip)
 
     def set_max_skip(self, max_skip: int) -> None:
@@ -216,7 +273,13 @@ class VideoClipDataset(_ClipBase):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = self._item_rng(index)
         video = self.videos[index % len(self.videos)]
-        indices = self.frame_indices(rng, video.num_frames)
+        indices = None
+        if self.reappear_clips and rng.random() < self.reappear_clips:  # no draw when off: clips as before
+            gaps = video.absences() if hasattr(video, "absences") else absences(video.gt)
+            if gaps:
+                indices = straddling_indices(rng, gaps[int(rng.integers(len(gaps)))], self.num_frames)
+        if indices is None:
+            indices = self.frame_indices(rng, video.num_frames)
         images, labels = video.load(indices)
         image = tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
         mask = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(labels)))

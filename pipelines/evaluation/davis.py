@@ -28,6 +28,7 @@ from pipelines.common.files import DataError, inside_root
 from pipelines.data.masks import VOID_ID, read_mask
 from pipelines.data.video import list_frames, read_text_file
 from pipelines.evaluation.boundary import boundary_radius
+from pipelines.evaluation.frame_groups import group_columns, object_group_scores
 from pipelines.evaluation.frames import read_mask_pair
 from pipelines.evaluation.metrics import HEADLINE, HEADLINE_PARTS, METRICS, STATISTICS, global_columns
 from pipelines.evaluation.parallel import run_tasks
@@ -58,6 +59,7 @@ class SequencePlan:
     shape: tuple[int, int]
     radius: int
     merge_objects: bool
+    present_first: tuple[bool, ...] = ()  # each object's presence in the first frame (frame groups)
 
 
 def read_sequence_list(gt_root: str | Path, year: str, split: str) -> list[str]:
@@ -96,9 +98,11 @@ def plan_sequence(gt_root: Path, pred_root: Path, name: str, year: str, resoluti
             )
     first = read_mask(gt_dir / f"{frames[0]}.png")
     if year == "2016":
-        num_objects = int(merge_to_single_object(first).max())
+        first = merge_to_single_object(first)
     else:
-        num_objects = int(np.where(first == VOID_ID, 0, first).max())
+        first = np.where(first == VOID_ID, 0, first)
+    num_objects = int(first.max())
+    counts = np.bincount(first.ravel(), minlength=num_objects + 1)
     return SequencePlan(
         name=name,
         gt_dir=gt_dir,
@@ -108,6 +112,7 @@ def plan_sequence(gt_root: Path, pred_root: Path, name: str, year: str, resoluti
         shape=first.shape,
         radius=boundary_radius(*first.shape),
         merge_objects=(year == "2016"),
+        present_first=tuple(bool(counts[obj]) for obj in range(1, num_objects + 1)),
     )
 
 
@@ -131,14 +136,17 @@ def load_frame_pair(plan: SequencePlan, frame: str) -> tuple[np.ndarray, np.ndar
 
 
 def score_frames(task: tuple[int, int, SequencePlan, tuple[str, ...]]):
-    """Worker: metric name -> ``float64 (K, n)`` of ``n`` consecutive evaluated frames of one sequence."""
+    """Worker: metric name -> ``float64 (K, n)`` of ``n`` consecutive evaluated frames of one sequence, and
+    each object's presence in the ground truth of those frames, ``bool (K, n)``."""
     seq_index, start, plan, frames = task
     scores = {name: np.empty((len(plan.object_ids), len(frames))) for name in METRICS}
+    present = np.empty((len(plan.object_ids), len(frames)), dtype=bool)
     for column, frame in enumerate(frames):
         gt, pred = load_frame_pair(plan, frame)
         for name, values in frame_scores(gt, pred, list(plan.object_ids), plan.radius).items():
             scores[name][:, column] = values
-    return seq_index, start, scores
+        present[:, column] = np.bincount(gt.ravel(), minlength=256)[list(plan.object_ids)] > 0
+    return seq_index, start, scores, present
 
 
 def evaluate_davis(
@@ -172,14 +180,19 @@ def evaluate_davis(
     tasks.sort(key=lambda task: -len(task[3]) * len(task[2].object_ids))  # big tasks first
 
     scores = [{name: np.empty((len(p.object_ids), len(p.evaluated))) for name in METRICS} for p in plans]
+    # presence over every frame but the last (never evaluated): the frame groups need frame 0's
+    presence = [np.zeros((len(p.object_ids), len(p.evaluated) + 1), dtype=bool) for p in plans]
+    for plan, present in zip(plans, presence, strict=True):
+        present[:, 0] = plan.present_first
     progress = run_tasks(
         score_frames, tasks, workers, desc=f"DAVIS {year} {split}", while_waiting=import_pandas
     )
-    for seq_index, start, chunk in progress:
+    for seq_index, start, chunk, present in progress:
         for name, values in chunk.items():
             scores[seq_index][name][:, start : start + values.shape[1]] = values
+        presence[seq_index][:, 1 + start : 1 + start + present.shape[1]] = present
 
-    result = build_tables(plans, scores, split)
+    result = build_tables(plans, scores, split, presence)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -199,17 +212,24 @@ def import_pandas() -> None:
     import pandas  # noqa: F401
 
 
-def build_tables(plans: list[SequencePlan], scores: list[dict[str, np.ndarray]], split: str) -> EvalResult:
-    """Official aggregation: statistics per object, then plain means over all objects."""
+def build_tables(plans: list[SequencePlan], scores: list[dict[str, np.ndarray]], split: str,
+                 presence: list[np.ndarray] | None = None) -> EvalResult:
+    """Official aggregation: statistics per object, then plain means over all objects. With ``presence``
+    (per sequence ``bool (K, T - 1)``: each object in the ground truth of frames 0..T-2), the per-object
+    table also has the frame groups' columns (frame_groups.group_columns()); the official tables do not."""
     import pandas as pd
 
-    objects, frames = [], []
-    for plan, seq_scores in zip(plans, scores, strict=True):
+    objects, groups, frames = [], [], []
+    for index, (plan, seq_scores) in enumerate(zip(plans, scores, strict=True)):
         for row, obj in enumerate(plan.object_ids):
             values = {name: seq_scores[name][row] for name in METRICS}
             objects.append(per_object_frame(plan.name, obj, values))
+            if presence is not None:  # the last frame is never evaluated: its presence changes no segment
+                groups.append(object_group_scores(values, np.append(presence[index][row], False)))
             frames.append(pd.DataFrame({"sequence": plan.name, "object": obj, "frame": list(plan.evaluated), **values}))
     per_object = pd.DataFrame(objects, columns=[*ID_COLUMNS, *[f"{m}-{s}" for m in METRICS for s in STATISTICS]])
+    if presence is not None:
+        per_object = pd.concat([per_object, pd.DataFrame(groups, columns=group_columns(), dtype=float)], axis=1)
     per_frame = (pd.concat(frames, ignore_index=True) if frames
                  else pd.DataFrame(columns=[*ID_COLUMNS, "frame", *METRICS]))
 
@@ -217,7 +237,7 @@ def build_tables(plans: list[SequencePlan], scores: list[dict[str, np.ndarray]],
         warnings.simplefilter("ignore", category=RuntimeWarning)  # no objects at all -> NaN
         means = {
             column: np.mean(np.ascontiguousarray(per_object[column].to_numpy(dtype=np.float64)))
-            for column in per_object.columns[len(ID_COLUMNS):]
+            for column in global_columns() if column in per_object
         }
     parts = [means[f"{name}-Mean"] for name in HEADLINE_PARTS]
     means[HEADLINE] = (parts[0] + parts[1]) / 2.0

@@ -14,6 +14,7 @@ from pipelines.common.config_file import load_config
 from pipelines.common.files import DataError, atomic_save
 from pipelines.common.intervals import bootstrap_interval
 from pipelines.common.provenance import git_commit, run_hash
+from pipelines.evaluation.frame_groups import global_group_scores, group_columns
 from pipelines.evaluation.metrics import HEADLINE, HEADLINE_PARTS, METRICS, global_columns, object_columns
 from pipelines.experiment import datasets, runs, stages
 from pipelines.experiment.datasets import PRETRAIN_ROOT_KEY
@@ -33,9 +34,10 @@ OBJECT_EXTRA = ["category", "seen"]
 
 def accuracy_metrics() -> list[str]:
     """The accuracy columns of global.csv / accuracy.csv, in order: J&F, every metric's statistics,
-    then the YouTube-VOS groups (``overall`` and ``<metric>_seen`` / ``_unseen``)."""
+    the YouTube-VOS groups (``overall`` and ``<metric>_seen`` / ``_unseen``), then the frame groups'
+    (``J_r``, ``F_r``, ``J&F_r``, ...: pipelines.evaluation.frame_groups)."""
     groups = [f"{name}_{label}" for name in METRICS for label in ("seen", "unseen")]
-    return [*global_columns(), "overall", *groups]
+    return [*global_columns(), "overall", *groups, *group_columns()]
 
 
 def _as_percent(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
@@ -52,10 +54,15 @@ def _as_percent(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFr
 def per_object_table(result) -> pd.DataFrame:
     """One row per object: sequence, object, J&F-Mean and every metric's statistics (percent), plus the
     YouTube-VOS category and seen flag."""
-    frame = _as_percent(result.per_object.reset_index(drop=True), object_columns(), "per-object table")
+    frame = _as_percent(result.per_object.reset_index(drop=True), [*object_columns(), *group_columns()],
+                        "per-object table")
     parts = [frame[f"{name}-Mean"] for name in HEADLINE_PARTS]
     frame[HEADLINE] = (parts[0] + parts[1]) / 2
-    keep = ["sequence", "object", HEADLINE, *object_columns(), *[c for c in OBJECT_EXTRA if c in frame.columns]]
+    for column in group_columns():  # NaN where the evaluator has no frame groups (YouTube-VOS)
+        if column not in frame:
+            frame[column] = float("nan")
+    keep = ["sequence", "object", HEADLINE, *object_columns(), *group_columns(),
+            *[c for c in OBJECT_EXTRA if c in frame.columns]]
     return frame[keep]
 
 
@@ -70,6 +77,7 @@ def summary_row(result, per_object: pd.DataFrame, bootstrap_samples: int, bootst
             row[name] = float(per_object[name].mean())
     low, high = bootstrap_interval(per_object[HEADLINE], bootstrap_samples, bootstrap_seed)
     row.update(JF_ci_low=low, JF_ci_high=high, n_objects=len(per_object))
+    row.update(global_group_scores(per_object))
     return row
 
 

@@ -5,7 +5,8 @@
 Each ARM folder holds one run folder per seed (``seed0/``, ``seed1/``, ...; the train CLI's --out), each
 with its validation.csv (train.main.holdout_split, validate_every). Printed, as a markdown table per
 arm: the final held-out J&F and its multi-object part per seed, the multi-object J&F averaged over every
-check (how early identity arrives: the area under the curve over the check count), mean ± SD over
+check (how early identity arrives: the area under the curve over the check count), the final J&F on the
+frames after a reappearance (pipelines.evaluation.frame_groups), mean ± SD over
 seeds, the first checked iteration at which the multi-object J&F reached ``--click`` (the identity "click"; never: -), and the
 SCM gate inside / outside the previous mask at the end; then each arm against the first, paired by
 seed, with a Student-t interval over seeds (pipelines.common.intervals.seed_interval). Never the val split:
@@ -28,8 +29,9 @@ from pipelines.tables.scores import read_csv
 
 CLICK = 50.0
 """Multi-object held-out J&F that counts as past the transition (the bar every run is held to)."""
-COMPARED = ("J&F", "J&F_multi", "J&F_multi_over_checks")
-"""The per-seed columns given as mean ± SD and compared between arms, paired by seed."""
+COMPARED = ("J&F", "J&F_multi", "J&F_multi_over_checks", "J&F_r")
+"""The per-seed columns given as mean ± SD and compared between arms, paired by seed (J&F_r: on the frames
+after a reappearance, NaN for a run whose held-out videos have none)."""
 
 
 def arm_runs(name: str, folder: Path, click: float = CLICK) -> pd.DataFrame:
@@ -45,6 +47,7 @@ def arm_runs(name: str, folder: Path, click: float = CLICK) -> pd.DataFrame:
         rows.append({"arm": name, "seed": int(re.sub(r"\D", "", run.name)), "iterations": int(last["iteration"]),
                      "J&F": float(last["J&F"]), "J&F_multi": float(last["J&F_multi"]),
                      "J&F_multi_over_checks": float(checks["J&F_multi"].mean()),
+                     "J&F_r": float(last.get("J&F_r", np.nan)),
                      "click_iteration": int(past.iloc[0]) if len(past) else None,
                      "gate_inside": float(last.get("gate_inside", np.nan)),
                      "gate_outside": float(last.get("gate_outside", np.nan))})
@@ -63,17 +66,21 @@ def paired(runs: pd.DataFrame, reference: str, arm: str, column: str = "J&F") ->
 
 def markdown(runs: pd.DataFrame, comparisons: list[dict], click: float) -> str:
     lines = ["| arm | seed | held-out J&F | multi-object J&F | multi-object J&F, mean over checks | "
-             f"first check with multi >= {click:g} | gate inside / outside |", "|---|---|---|---|---|---|---|"]
+             f"J&F after a reappearance | first check with multi >= {click:g} | gate inside / outside |",
+             "|---|---|---|---|---|---|---|---|"]
     for arm, group in runs.groupby("arm", sort=False):
         for _, row in group.iterrows():
             click_at = "-" if pd.isna(row["click_iteration"]) else str(int(row["click_iteration"]))
             lines.append(f"| {arm} | {row['seed']} | {row['J&F']:.1f} | {row['J&F_multi']:.1f} | "
-                         f"{row['J&F_multi_over_checks']:.1f} | {click_at} | "
+                         f"{row['J&F_multi_over_checks']:.1f} | {row['J&F_r']:.1f} | {click_at} | "
                          f"{row['gate_inside']:.2f} / {row['gate_outside']:.2f} |")
-        spread = {c: f"{group[c].mean():.1f} ± {group[c].std(ddof=1):.1f}" for c in COMPARED}
+        spread = {c: "-" if group[c].isna().all() else f"{group[c].mean():.1f} ± {group[c].std(ddof=1):.1f}"
+                  for c in COMPARED}
         lines.append(f"| {arm} | mean ± SD | {' | '.join(spread[c] for c in COMPARED)} | | |")
     lines.append("")
     for c in comparisons:
+        if not c["seeds"]:
+            continue  # a column no run has (no reappearance in the held-out videos)
         lines.append(f"{c['arm']} - {c['reference']} ({c['column']}, {c['seeds']} seeds, paired): "
                      f"{c['difference']:+.1f} [{c['low']:+.1f}, {c['high']:+.1f}] (t-interval over seeds)")
     return "\n".join(lines)

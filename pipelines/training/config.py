@@ -21,7 +21,8 @@ workflow's ``resources:`` section and ``experiments.seeds`` as command-line flag
       pretrain: {iterations, batch_size, lr, weight_decay, lr_schedule, grad_clip,
                  crop: [h, w], num_frames, max_objects}
       main:     {... the same ..., max_skip: {start, step, every, unit, maximum},
-                 datasets: [davis2017, davis2016, youtubevos], holdout, holdout_split, validate_every}
+                 datasets: [davis2017, davis2016, youtubevos], holdout, holdout_split, validate_every,
+                 reappear_clips}
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class MainStageConfig(StageConfig):
     holdout: int = 0
     holdout_split: str | None = None
     validate_every: int = 0
+    reappear_clips: float = 0.0  # share of clips drawn across an absence (pipelines.data.clips.VideoClipDataset)
 
     def validate(self, where: str) -> None:
         super().validate(where)
@@ -150,6 +152,8 @@ class MainStageConfig(StageConfig):
             raise ValueError(f"{where}.holdout: the held-out videos come from {HOLDOUT_DATASET}, which is not "
                              "trained on")
         self.max_skip.validate(f"{where}.max_skip")
+        if not (isinstance(self.reappear_clips, int | float) and 0 <= self.reappear_clips <= 1):
+            raise ValueError(f"{where}.reappear_clips: a share in 0..1, got {self.reappear_clips!r}")
         if not self.datasets:
             raise ValueError(f"{where}.datasets: name at least one of {', '.join(datasets.names())}")
         unknown = [name for name in self.datasets if name not in datasets.DATASETS]

@@ -84,7 +84,8 @@ def build_clip_dataset(stage: Stage, stage_cfg: StageConfig, data_section: dict,
     if not videos:
         raise DataError(config_path, f"no training videos found in {', '.join(stage_cfg.datasets)}")
     return clips.VideoClipDataset(videos, num_frames=stage_cfg.num_frames, max_skip=stage_cfg.max_skip.start,
-                                  crop=tuple(stage_cfg.crop), max_objects=stage_cfg.max_objects, seed=seed)
+                                  crop=tuple(stage_cfg.crop), max_objects=stage_cfg.max_objects, seed=seed,
+                                  reappear_clips=stage_cfg.reappear_clips)
 
 
 def derive_seed(*parts: int) -> int:

@@ -16,6 +16,7 @@ from methods.inference import InferenceEngine
 from pipelines.common.intervals import bootstrap_interval
 from pipelines.data.masks import VOID_ID
 from pipelines.evaluation.boundary import boundary_radius
+from pipelines.evaluation.frame_groups import object_group_scores
 from pipelines.evaluation.scores import frame_scores
 from pipelines.experiment import datasets
 from pipelines.experiment.datasets import HOLDOUT_DATASET
@@ -24,8 +25,9 @@ from pipelines.predicting.scm_gate import GateRecorder, gate_statistics
 from pipelines.predicting.segment import segment_video
 
 VALIDATION_COLUMNS = ["iteration", "J", "F", "J&F", "J&F_low", "J&F_high", "objects", "J&F_single", "J&F_multi",
-                      "objects_single", "objects_multi", "gate_inside", "gate_outside"]
-"""validation.csv, one row per check (the gate columns are empty for a network without the SCM)."""
+                      "objects_single", "objects_multi", "J&F_r", "objects_r", "gate_inside", "gate_outside"]
+"""validation.csv, one row per check (the gate columns are empty for a network without the SCM; J&F_r is the
+J&F on the frames after a reappearance, pipelines.evaluation.frame_groups, over the objects that have one)."""
 
 BOOTSTRAP_SAMPLES = 1000
 """Fewer draws than the tables' intervals: a check inside the training loop, repeated every few iterations."""
@@ -39,28 +41,36 @@ def load_holdout(data_section: dict, config_path, names: list[str], split: str =
     return [reader.load_video(name) for name in names]
 
 
-def score_video(labels: np.ndarray, sample) -> list[tuple[float, float]]:
-    """(J-Mean, F-Mean) of every object of one video: labels uint8 (T, H, W) against sample.gt."""
+def score_video(labels: np.ndarray, sample) -> list[tuple[float, float, float]]:
+    """(J-Mean, F-Mean, J&F on the frames after a reappearance or NaN) of every object of one video:
+    labels uint8 (T, H, W) against sample.gt."""
     gt = np.where(sample.gt == VOID_ID, 0, sample.gt)
     objects = sorted(sample.objects)
     radius = boundary_radius(*gt.shape[1:])
     per_frame = [frame_scores(gt[t], labels[t], objects, radius) for t in range(1, len(gt) - 1)]
-    return [(float(np.mean([s["J"][k] for s in per_frame])), float(np.mean([s["F"][k] for s in per_frame])))
-            for k in range(len(objects))]
+    scores = []
+    for k, obj in enumerate(objects):
+        values = {name: np.array([s[name][k] for s in per_frame]) for name in ("J", "F")}
+        reappeared = object_group_scores(values, (gt == obj).any(axis=(1, 2)))["J&F_r"]
+        scores.append((float(values["J"].mean()), float(values["F"].mean()), reappeared))
+    return scores
 
 
-def summarise(scores: list[tuple[float, float]], multi: list[bool]) -> dict[str, float]:
-    """The validation row (less iteration and gate) of per-object (J, F) scores; ``multi[k]``: object k
-    belongs to a video of two or more objects. Percent; NaN where a group has no object."""
-    per_object = np.array([(j + f) / 2 for j, f in scores]) * 100
+def summarise(scores: list[tuple[float, ...]], multi: list[bool]) -> dict[str, float]:
+    """The validation row (less iteration and gate) of per-object (J, F[, J&F_r]) scores; ``multi[k]``:
+    object k belongs to a video of two or more objects. Percent; NaN where a group has no object."""
+    per_object = np.array([(s[0] + s[1]) / 2 for s in scores]) * 100
     multi = np.array(multi, dtype=bool)
     low, high = bootstrap_interval(per_object, samples=BOOTSTRAP_SAMPLES)
     j = 100 * float(np.mean([s[0] for s in scores]))
     f = 100 * float(np.mean([s[1] for s in scores]))
+    reappeared = np.array([s[2] for s in scores if len(s) > 2], dtype=float) * 100
+    reappeared = reappeared[~np.isnan(reappeared)]
     group = {name: per_object[mask] for name, mask in (("single", ~multi), ("multi", multi))}
     return {"J": j, "F": f, "J&F": (j + f) / 2, "J&F_low": low, "J&F_high": high, "objects": len(scores),
             **{f"J&F_{name}": float(values.mean()) if values.size else float("nan") for name, values in group.items()},
-            **{f"objects_{name}": int(values.size) for name, values in group.items()}}
+            **{f"objects_{name}": int(values.size) for name, values in group.items()},
+            "J&F_r": float(reappeared.mean()) if reappeared.size else float("nan"), "objects_r": int(reappeared.size)}
 
 
 def validate(model: torch.nn.Module, videos: list, device: torch.device, amp: bool = False) -> dict[str, float]:

@@ -47,6 +47,11 @@ def generate(out: str | Path, preset: Preset, seed: int, overwrite: bool = False
     return summary
 
 
+REAPPEAR_KEYS = ("reappear_fraction", "absence_frames", "frames_after_return")
+"""Left out of the README's preset listing when there are no reappearance videos: that README stays the
+one the generator wrote before they existed."""
+
+
 def readme(preset: Preset, summary: dict) -> str:
     davis, ytvos, coco = summary["davis"], summary["youtubevos"], summary["coco"]
     lines = [
@@ -86,7 +91,7 @@ def readme(preset: Preset, summary: dict) -> str:
         "Preset:",
         "",
         "```",
-        *[f"{key}: {value}" for key, value in vars(preset).items()],
+        *[f"{key}: {value}" for key, value in vars(preset).items() if preset.reappear_fraction or key not in REAPPEAR_KEYS],
         "```",
         "",
     ]

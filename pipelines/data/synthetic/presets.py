@@ -5,9 +5,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Bumped whenever the generator's output changes for the same preset and seed (2: attributes.csv;
-3: the DAVIS-2017 ``holdout`` split); the workflow regenerates a data set written by another version."""
+3: the DAVIS-2017 ``holdout`` split; 4: the reappearance videos of the default and smoke presets); the
+workflow regenerates a data set written by another version."""
+
+
+REAPPEAR_FIRST_ABSENT = 2
+"""The earliest frame a reappearing object may be gone in: it is in view in frame 0 and leaves in frame 1."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +43,20 @@ class Preset:
     same_look_fraction: float = 0.5  # multi-object videos with two or more objects of one look
     occluder_fraction: float = 0.3   # videos with an unannotated occluder passing in front
     late_fraction: float = 0.5       # YouTube-VOS objects (after the first) that enter mid-video
+    reappear_fraction: float = 0.0   # DAVIS multi-object videos (every split) where an object leaves the view
+                                     # while its same-look twin stays, and comes back: 0 = none (the splits of
+                                     # format 3, byte for byte); docs/reappearance.md
+    absence_frames: tuple[int, int] = (4, 8)   # how long the object is gone (min, max frames)
+    frames_after_return: int = 4     # evaluated frames left after the return, at least
     jpeg_quality: int = 90
 
 
 PRESETS: dict[str, Preset] = {
-    "default": Preset(name="default"),
+    "default": Preset(name="default", reappear_fraction=0.6),
     "smoke": Preset(
         name="smoke", height=48, width=80, frames=6, davis_train=3, davis_val=3, davis_holdout=2, max_objects=3,
         yt_train=3, yt_valid=3, yt_frames=6, coco_images=4, coco_max_instances=3, late_fraction=1.0,
+        reappear_fraction=0.5, absence_frames=(2, 2), frames_after_return=1,
     ),
 }
 
@@ -65,7 +76,7 @@ def get_preset(name: str, overrides: dict[str, str] | None = None) -> Preset:
         current = getattr(preset, key)
         try:
             if isinstance(current, tuple):
-                value = tuple(float(v) for v in text.split(","))
+                value = tuple(type(current[0])(v) for v in text.split(","))
                 if len(value) != len(current):
                     raise ValueError
             else:
@@ -92,6 +103,17 @@ def validate(preset: Preset) -> Preset:
     lo, hi = preset.object_area
     if not 0 < lo <= hi < 0.6:
         problems.append("object_area must be 0 < min <= max < 0.6")
+    if not 0 <= preset.reappear_fraction <= 1:
+        problems.append("reappear_fraction must lie in 0..1")
+    shortest, longest = preset.absence_frames
+    if preset.reappear_fraction > 0:
+        if not 1 <= shortest <= longest:
+            problems.append("absence_frames must be 1 <= min <= max")
+        elif preset.frames_after_return < 1:
+            problems.append("frames_after_return must be at least 1")
+        elif REAPPEAR_FIRST_ABSENT + longest + preset.frames_after_return > preset.frames - 1:
+            problems.append(f"a reappearance needs frames >= {REAPPEAR_FIRST_ABSENT + longest + preset.frames_after_return + 1} "
+                            "(absence_frames max + frames_after_return + the frames before it)")
     if problems:
         raise ValueError(f"preset {preset.name}: " + "; ".join(problems))
     return preset

@@ -8,7 +8,7 @@ back to front, so nearer objects occlude farther ones and the label map holds on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,13 +73,69 @@ class Footprint:
 @dataclass
 class RenderedVideo:
     """images uint8 (T, H, W, 3); labels uint8 (T, H, W) with object ids; id -> look; id -> first frame;
-    attribute name (``ATTRIBUTES``) -> whether the video has it."""
+    attribute name (``ATTRIBUTES``) -> whether the video has it; id -> (first absent frame, frames absent)
+    of the object that leaves and comes back on purpose (``Absence``), if any."""
 
     images: np.ndarray
     labels: np.ndarray
     looks: dict[int, Look]
     first_frame: dict[int, int]
     attributes: dict[str, bool]
+    absences: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Absence:
+    """Object ``index`` (in the looks' order) leaves the view and is out of it, label map empty, for frames
+    ``start .. start + length - 1``; every other object stays in view (no random exits)."""
+
+    index: int
+    start: int
+    length: int
+
+
+EDGE_RAMP = 3
+"""Frames an absent object takes to slide from its path to the edge, and back from the edge to its path."""
+
+
+def _nearest_edge(point: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the point's projection on the nearest frame edge, that edge's outward normal)."""
+    x, y = float(point[0]), float(point[1])
+    distances = (x, width - x, y, height - y)
+    side = int(np.argmin(distances))
+    x, y = min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))
+    edges = (((0.0, y), (-1.0, 0.0)), ((float(width), y), (1.0, 0.0)), ((x, 0.0), (0.0, -1.0)),
+             ((x, float(height)), (0.0, 1.0)))
+    edge, normal = edges[side]
+    return np.array(edge), np.array(normal)
+
+
+def _project(point: np.ndarray, normal: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The point moved onto the edge whose outward normal is ``normal``."""
+    x, y = min(max(float(point[0]), 0.0), float(width)), min(max(float(point[1]), 0.0), float(height))
+    if normal[0]:
+        return np.array([0.0 if normal[0] < 0 else float(width), y])
+    return np.array([x, 0.0 if normal[1] < 0 else float(height)])
+
+
+def leave_and_return(centre: np.ndarray, absence: Absence, width: int, height: int) -> np.ndarray:
+    """The path ``centre`` (T, 2) changed so the object slides to the nearest edge (its centre on the edge,
+    about half in view, in frame start - 1), waits far outside for ``length`` frames, and slides back in
+    through the same edge (centre on the edge at the return) to rejoin its path ``EDGE_RAMP - 1`` frames later."""
+    centre = centre.copy()
+    frames, start, stop = len(centre), absence.start, absence.start + absence.length
+    leave_from = max(start - EDGE_RAMP, 0)
+    exit_point, normal = _nearest_edge(centre[leave_from], width, height)
+    for t in range(leave_from + 1, start):
+        share = (t - leave_from) / (start - 1 - leave_from)
+        centre[t] = (1 - share) * centre[leave_from] + share * exit_point
+    centre[start:stop] = exit_point + normal * (width + height)
+    rejoin = min(stop + EDGE_RAMP - 1, frames - 1)
+    entry_point = _project(centre[rejoin], normal, width, height)
+    for t in range(stop, rejoin):
+        share = (t - stop) / (rejoin - stop)
+        centre[t] = (1 - share) * entry_point + share * centre[rejoin]
+    return centre
 
 
 def video_attributes(tracks: list[Track], ids: list[int], first: dict[int, int], labels: np.ndarray,
@@ -161,12 +217,13 @@ def _smooth_curve(rng: np.random.Generator, frames: int, base: float, drift: flo
 
 
 def object_track(rng: np.random.Generator, preset: Preset, look: Look, frames: int, radius: float,
-                 start: int = 0, enters: bool = False) -> Track:
-    """A moving, turning, scaling, deforming object; ``enters`` starts it just outside an edge at ``start``."""
+                 start: int = 0, enters: bool = False, may_exit: bool = True) -> Track:
+    """A moving, turning, scaling, deforming object; ``enters`` starts it just outside an edge at ``start``;
+    without ``may_exit`` it never wanders out of the frame."""
     height, width = preset.height, preset.width
     fast = rng.random() < preset.fast_fraction
     speed = width * rng.uniform(*(preset.fast_speed if fast else preset.speed))
-    exits = rng.random() < preset.exit_fraction
+    exits = rng.random() < preset.exit_fraction and may_exit
     if exits:
         lo, hi = np.array([-1.3 * radius] * 2), np.array([width + 1.3 * radius, height + 1.3 * radius])
     else:
@@ -252,12 +309,23 @@ def _visible_enough(area: float, track: Track, t: int, share: float, frame_area:
     return area >= max(MIN_VISIBLE_FRACTION_OF_FRAME * frame_area, share * track.potential_area(t))
 
 
+def absence_run(present: np.ndarray) -> tuple[int, int] | None:
+    """(first absent frame, frames absent) of the single absence of an object seen in frame 0 and in the
+    last frame; None if it never leaves, leaves twice or is not back."""
+    gone = np.flatnonzero(~present)
+    if not present[0] or not present[-1] or gone.size == 0 or gone[-1] - gone[0] + 1 != gone.size:
+        return None
+    return int(gone[0]), int(gone.size)
+
+
 def render_video(rng: np.random.Generator, preset: Preset, photos: list[np.ndarray], looks: list[Look],
-                 frames: int, allow_late: bool) -> RenderedVideo:
+                 frames: int, allow_late: bool, absence: Absence | None = None) -> RenderedVideo:
     """A video whose first object (and, without ``allow_late``, every object) is well visible in frame 0.
 
     With ``allow_late``, objects after the first may enter mid-video; an object's id order follows
-    its first appearance, and it is drawn only from the frame where it is first well visible.
+    its first appearance, and it is drawn only from the frame where it is first well visible. With
+    ``absence``, that object leaves and comes back (``leave_and_return``) and is gone from the label maps
+    for exactly the frames it says (a placement that hides it longer, behind another object, is redrawn).
     """
     height, width = preset.height, preset.width
     frame_area = height * width
@@ -267,7 +335,10 @@ def render_video(rng: np.random.Generator, preset: Preset, photos: list[np.ndarr
         for i, (look, radius) in enumerate(zip(looks, radii, strict=True)):
             late = allow_late and i > 0 and rng.random() < preset.late_fraction
             start = int(rng.integers(2, max(3, frames // 2 + 1))) if late and frames > 3 else 0
-            tracks.append(object_track(rng, preset, look, frames, radius, start=start, enters=start > 0))
+            tracks.append(object_track(rng, preset, look, frames, radius, start=start, enters=start > 0,
+                                       may_exit=absence is None))
+        if absence is not None:
+            tracks[absence.index].centre = leave_and_return(tracks[absence.index].centre, absence, width, height)
         order = list(rng.permutation(len(tracks)))
         if rng.random() < preset.occluder_fraction:
             tracks.append(occluder_track(rng, preset, frames))
@@ -285,6 +356,10 @@ def render_video(rng: np.random.Generator, preset: Preset, photos: list[np.ndarr
             seen = [t for t in range(tr.start, frames) if _visible_enough(areas[t, k], tr, t, share, frame_area)]
             if seen and (tr.start > 0 or seen[0] == 0):
                 first[k] = seen[0]
+        if absence is not None:
+            k = order.index(absence.index)
+            if absence_run(areas[:, k] > 0) != (absence.start, absence.length):
+                continue
         if len(first) == len(looks) and min(first.values()) == 0:
             break
     else:
@@ -296,6 +371,7 @@ def render_video(rng: np.random.Generator, preset: Preset, photos: list[np.ndarr
         ids[k] = new_id
     labels = compose_labels(footprints, ids, starts, height, width)
     images = compose_images(rng, preset, photos, tracks, footprints, starts)
+    absences = {ids[order.index(absence.index)]: (absence.start, absence.length)} if absence is not None else {}
     return RenderedVideo(images, labels, {ids[k]: tracks[k].look for k in first},
                          {ids[k]: first[k] for k in first},
-                         video_attributes(tracks, ids, first, labels, height, width))
+                         video_attributes(tracks, ids, first, labels, height, width), absences)
