@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -241,3 +242,17 @@ def test_report_shows_the_reappearance_scores_with_their_floors():
     assert table.loc["gvos_scm / full", "J&F after a reappearance (J&F_r)"] == "41.0 ± 1.0"
     assert table.loc["copy_first_frame / none", "objects that reappear"] == 25
     assert reappearance({"accuracy": accuracy.drop(columns=["J&F_r"])}) is None
+
+
+def test_clip_census_counts_the_clips_that_span_an_absence(smoke_data, capsys):
+    from pipelines.tools import clip_census
+
+    assert clip_census.spans_absence(np.array([[1, 0, 1], [1, 1, 1]], bool), [0, 1, 2])
+    assert not clip_census.spans_absence(np.array([[1, 0, 0, 1]], bool), [0, 3])  # nothing between
+    assert not clip_census.spans_absence(np.array([[1, 0, 1, 0]], bool), [0, 1, 3])  # not back at the end
+    smoke_config = Path(__file__).resolve().parent.parent / "config" / "smoke.yaml"
+    assert clip_census.main(["--config", str(smoke_config), "--data", str(smoke_data), "--shares", "0", "1",
+                             "--clips", "200"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    shares = [float(line.split(": ")[1].split("%")[0]) for line in lines[1:]]
+    assert lines[0].startswith("6 training videos") and shares[1] > shares[0]
