@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from pipelines.tables.claims import VERDICT_RULE
+from pipelines.tables.claims import REAPPEARANCE_CLAIM, VERDICT_RULE
 from report.results import accuracy_spread, accuracy_value, stage_switch_losses
 
 __all__ = ["DIFFERENCES", "VERDICT_RULE", "findings"]
@@ -82,8 +82,34 @@ def findings(results: dict) -> list[tuple[str, str]]:
     head_start = _head_start(results.get("training_loss"))
     if head_start:
         items.append(head_start)
+    reappearance = _reappearance(results)
+    if reappearance:
+        items.append(reappearance)
     items.append(SEED_FINDING)
     return [("", item) for item in items]
+
+
+def _reappearance(results: dict) -> str | None:
+    """Whether a memory finds a returning object: J&F_r of the full runs and the floor, the claim on those
+    frames, and the change when the readout is zeroed there (docs/reappearance.md)."""
+    summary, claim = results.get("accuracy_summary"), _claim(results, REAPPEARANCE_CLAIM, "J&F_r")
+    if summary is None or "J&F_r" not in summary or claim is None:
+        return None
+    scores = {run: accuracy_value(summary, *run.split("/"), "davis2017", "J&F_r")
+              for run in ("gvos_scm/full", "stm_read/full", "copy_first_frame/none")}
+    text = (f"After a reappearance (an object back beside a same-look twin, its previous mask empty): J&F_r "
+            f"{scores['gvos_scm/full']:.1f} for gvos_scm full, {scores['stm_read/full']:.1f} for stm_read full, "
+            f"{scores['copy_first_frame/none']:.1f} copying the first frame; GCM - STM there "
+            f"{_difference(claim)} ({claim['verdict']}).")
+    probes = results.get("probes")
+    if probes is not None and "mean_delta_J&F_r" in probes:
+        zeroed = probes[(probes["intervention"] == "readout_zero") & (probes["stage"] == "full")
+                        & probes["variant"].isin(["gvos_scm", "stm_read"])].drop_duplicates("variant")
+        if len(zeroed):
+            parts = [f"{row['variant']} {row['mean_delta_J&F_r']:+.1f} [{row['ci_low_r']:.1f}, {row['ci_high_r']:.1f}]"
+                     for _, row in zeroed.iterrows()]
+            text += " Readout zeroed, change in J&F_r: " + "; ".join(parts) + "."
+    return text
 
 
 def _head_start(losses, early: int = 10, later: int = 100) -> str | None:

@@ -49,7 +49,8 @@ def claims_table(results: dict, where: Path) -> pd.DataFrame:
 
 
 def accuracy_table(results: dict, where: Path) -> pd.DataFrame:
-    """Each run's J&F on the claims' dataset: mean ± sd over seeds, the 95% bootstrap interval over objects."""
+    """Each run's J&F on the claims' dataset: mean ± sd over seeds, the 95% bootstrap interval over objects,
+    and (where the tables have it) the seed mean of J&F on the frames after a reappearance."""
     summary = results.get("accuracy_summary")
     if summary is None:
         raise DataError(where / "accuracy_summary.csv", "missing or empty, and so is accuracy.csv")
@@ -63,6 +64,8 @@ def accuracy_table(results: dict, where: Path) -> pd.DataFrame:
         "J&F, mean ± sd over seeds": [tables.spread_cell(m, sd) for m, sd in
                                       zip(rows["J&F-Mean"], rows.get("JF_seed_sd", pd.Series(float("nan"), index=rows.index)), strict=True)],
         "95% interval over objects": [f"[{low:.1f}, {high:.1f}]" for low, high in zip(rows["JF_ci_low"], rows["JF_ci_high"], strict=True)],
+        **({"J&F_r, seed mean": [f"{v:.1f}" for v in rows["J&F_r"]]}
+           if "J&F_r" in rows and rows["J&F_r"].notna().any() else {}),
     })
 
 

@@ -256,3 +256,20 @@ def test_clip_census_counts_the_clips_that_span_an_absence(smoke_data, capsys):
     lines = capsys.readouterr().out.splitlines()
     shares = [float(line.split(": ")[1].split("%")[0]) for line in lines[1:]]
     assert lines[0].startswith("6 training videos") and shares[1] > shares[0]
+
+
+def test_the_pages_findings_say_whether_memory_finds_a_returning_object():
+    from pipelines.tables.claims import REAPPEARANCE_CLAIM
+    from report.notes import findings
+
+    summary = pd.DataFrame([{"variant": v, "stage": s, "dataset": "davis2017", "J&F-Mean": 50.0, "J&F_r": r}
+                            for v, s, r in (("gvos_scm", "full", 17.25), ("stm_read", "full", 16.0),
+                                            ("copy_first_frame", "none", 9.0))])
+    claims = pd.DataFrame([{"claim": REAPPEARANCE_CLAIM, "metric": "J&F_r", "measured": 1.1, "ci_low": -20.8,
+                            "ci_high": 23.0, "verdict": "inconclusive", "n_seeds": 3}])
+    probes = pd.DataFrame([{"variant": "gvos_scm", "stage": "full", "intervention": "readout_zero",
+                            "mean_delta_J&F_r": 8.3, "ci_low_r": -20.8, "ci_high_r": 37.4}])
+    text = " ".join(t for _, t in findings({"accuracy_summary": summary, "claims": claims, "probes": probes}))
+    assert "J&F_r 17.2 for gvos_scm full, 16.0 for stm_read full, 9.0 copying the first frame" in text
+    assert "+1.1 [-20.8, 23.0] (inconclusive)" in text and "gvos_scm +8.3 [-20.8, 37.4]" in text
+    assert "After a reappearance" not in " ".join(t for _, t in findings({"accuracy_summary": summary}))

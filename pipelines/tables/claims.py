@@ -86,6 +86,10 @@ REAPPEARANCE_METRICS = {"J&F_r": "J&F_r", "J_r": "J_r", "F_r": "F_r"}
 """The same on the frames after a reappearance (pipelines.evaluation.frame_groups), objects that have one."""
 
 
+REAPPEARANCE_CLAIM = "GCM read about as accurate as STM read, after a reappearance"
+"""Table 2's accuracy claim asked on the frames after a reappearance (docs/reappearance.md)."""
+
+
 @dataclass(frozen=True)
 class AccuracyClaim:
     claim: str
@@ -119,7 +123,7 @@ ACCURACY_CLAIMS = [
                   ("stm_read", FULL.name), "equal", ("GCM", "Memory Read")),
     AccuracyClaim("SCM adds accuracy", "table4", ("gvos_scm", FULL.name), ("no_scm", FULL.name), "greater",
                   ("SCM", "W/O SCM")),
-    AccuracyClaim("GCM read about as accurate as STM read, after a reappearance", "table2",
+    AccuracyClaim(REAPPEARANCE_CLAIM, "table2",
                   ("gvos_scm", FULL.name), ("stm_read", FULL.name), "equal", ("GCM", "Memory Read"),
                   tuple(REAPPEARANCE_METRICS.items()), reported_here=False),
 ]
