@@ -270,16 +270,19 @@ class VideoClipDataset(_ClipBase):
         first = int(rng.integers(0, length - int(steps.sum())))
         return [first, *(first + np.cumsum(steps)).tolist()]
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = self._item_rng(index)
-        video = self.videos[index % len(self.videos)]
-        indices = None
+    def clip_indices(self, rng: np.random.Generator, video) -> list[int]:
+        """The frames of one clip of ``video``: across an absence for a share ``reappear_clips``, else by the
+        frame skip (``frame_indices``)."""
         if self.reappear_clips and rng.random() < self.reappear_clips:  # no draw when off: clips as before
             gaps = video.absences() if hasattr(video, "absences") else absences(video.gt)
             if gaps:
-                indices = straddling_indices(rng, gaps[int(rng.integers(len(gaps)))], self.num_frames)
-        if indices is None:
-            indices = self.frame_indices(rng, video.num_frames)
+                return straddling_indices(rng, gaps[int(rng.integers(len(gaps)))], self.num_frames)
+        return self.frame_indices(rng, video.num_frames)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = self._item_rng(index)
+        video = self.videos[index % len(self.videos)]
+        indices = self.clip_indices(rng, video)
         images, labels = video.load(indices)
         image = tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
         mask = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(labels)))

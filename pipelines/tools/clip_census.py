@@ -48,14 +48,7 @@ def census(videos: list, presence: list[np.ndarray], stage, share: float, clips_
         iteration = k * stage.iterations // clips_drawn
         sampler.set_max_skip(stage.max_skip.at(iteration, per_epoch))
         index = int(rng.integers(len(videos)))
-        video, indices = videos[index], None
-        if share and rng.random() < share:
-            gaps = video.absences()
-            if gaps:
-                indices = clips.straddling_indices(rng, gaps[int(rng.integers(len(gaps)))], stage.num_frames)
-        if indices is None:
-            indices = sampler.frame_indices(rng, video.num_frames)
-        hits += spans_absence(presence[index], indices)
+        hits += spans_absence(presence[index], sampler.clip_indices(rng, videos[index]))
     return hits / clips_drawn
 
 
