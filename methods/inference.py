@@ -16,6 +16,9 @@ mask, then ``key, value = engine.memory_entry(frame, mask)`` and ``engine.memory
 (``methods.interventions``: the SCM's previous mask or the memory readout replaced); the weights are
 never touched and the engine is unmodified after the block. ``step(..., previous_labels=truth)`` gives
 the previous frame's ground truth to an intervention that needs it (the oracle).
+Engines of one model that segment the same frames in lockstep (one per intervention, the probes) can
+share a ``QueryCache``: the query encoder reads only the frame, so its features are computed once per
+frame and handed to the others (the same tensors; every engine's output is unchanged).
 ``state = engine.snapshot()`` captures the per-video state (tracked objects, memory, previous mask)
 without copying the memory's tensors, ``engine.restore(state)`` puts it back, ``engine.reset()``
 clears it for a new video.
@@ -48,6 +51,27 @@ STEP_SECTIONS = ("query_encoder", "readout", "decoder", "memorize")
 decoder, refinement, soft aggregation; memorize: memory encoder + memory update."""
 
 SectionHook = Callable[[str], AbstractContextManager]
+
+
+class QueryCache:
+    """The query encoding of the last frame seen, for engines of one model and one precision stepping through
+    the same frames:
+    ``encode(model, x)`` returns the cached (key, value, skips) when ``x`` equals the last padded frame
+    (same model, same values), else encodes it and keeps it. Equal input, same features: sharing them
+    changes no engine's output."""
+
+    def __init__(self) -> None:
+        self._model: GVOSNet | None = None
+        self._frame: Tensor | None = None
+        self._features: tuple[Tensor, Tensor, list[Tensor]] | None = None
+
+    def encode(self, model: GVOSNet, x: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """x (1, 3, Hp, Wp) padded frame -> model.encode_query(x), computed once per distinct frame."""
+        hit = (self._model is model and self._frame is not None and self._frame.shape == x.shape
+               and self._frame.dtype == x.dtype and torch.equal(self._frame, x))
+        if not hit:
+            self._model, self._frame, self._features = model, x, model.encode_query(x)
+        return self._features
 
 
 def _check_image(image: Tensor) -> None:
@@ -142,7 +166,7 @@ class InferenceEngine(_Tracker):
     """
 
     def __init__(self, model: GVOSNet, cfg: ModelConfig | dict | None = None, device: str | torch.device = "cpu",
-                 amp: bool = False, channels_last: bool = True):
+                 amp: bool = False, channels_last: bool = True, query_cache: QueryCache | None = None):
         if cfg is not None:
             cfg = cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg)
             if cfg != model.cfg:
@@ -154,6 +178,7 @@ class InferenceEngine(_Tracker):
         self.cfg = model.cfg
         self.amp = bool(amp)
         self.section_hook: SectionHook | None = None
+        self.query_cache = query_cache  # shared with engines of the same model in lockstep (QueryCache)
         self._intervention: Intervention | None = None
         self.reset()
 
@@ -243,7 +268,8 @@ class InferenceEngine(_Tracker):
         with self._autocast():
             if tracked and self.memory.num_frames:
                 with self._section("query_encoder"):
-                    q_key, q_value, skips = self.model.encode_query(x)
+                    q_key, q_value, skips = (self.model.encode_query(x) if self.query_cache is None
+                                             else self.query_cache.encode(self.model, x))
                 with self._section("readout"):
                     embedding = self.model.readout(self.memory, q_key[0], q_value, self._readout_transform())
                 with self._section("decoder"):

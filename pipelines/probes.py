@@ -8,7 +8,9 @@ trained.
         --out results/probes.csv
 
 ``run`` segments the split once per intervention the network has (no SCM: no SCM-mask interventions),
-writes the palette PNGs to a temporary folder beside ``--out``, scores them as ``pipelines.score``
+all interventions in lockstep over the frames so that each frame's query encoding is computed once for
+all of them (``methods.inference.QueryCache``; every intervention's prediction is what it would be
+alone), writes the palette PNGs to a temporary folder beside ``--out``, scores them as ``pipelines.score``
 scores a prediction and writes one row per intervention and object (J&F-Mean, J-Mean, F-Mean and
 J&F_r, the J&F after a reappearance, in percent). ``table`` joins them with the unmodified model's per-object scores (the workflow's
 own evaluation of the same checkpoint: the same inference, so not recomputed) into results/probes.csv:
@@ -20,6 +22,7 @@ paired_interval``) for the seed mean of that difference.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -28,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from methods import interventions
+from methods.inference import InferenceEngine, QueryCache
 from pipelines.common.cli import run_cli
 from pipelines.common.config_file import load_config
 from pipelines.common.files import atomic_save, check_output_file
@@ -35,7 +39,7 @@ from pipelines.common.runtime import resolve_device, set_threads
 from pipelines.experiment import datasets
 from pipelines.experiment.defaults import bootstrap_settings
 from pipelines.predicting.engine import add_model_arguments, build_engine, open_dataset
-from pipelines.predicting.segment import write_predictions
+from pipelines.predicting.segment import write_predictions_together
 from pipelines.tables.probes import SCORES, probes_table, read_tables
 from pipelines.tables.scores import per_object_table
 
@@ -77,11 +81,24 @@ def selected_interventions(names: list[str], cfg) -> list:
     return [i for i in chosen if i.applies_to(cfg)]
 
 
-def score_intervention(engine, reader, args: argparse.Namespace, intervention, scratch: Path) -> pd.DataFrame:
-    """Per-object J&F, J, F (percent) of the split segmented with ``intervention``."""
-    folder = scratch / intervention.name
-    with engine.intervene(intervention):
-        write_predictions(engine, reader, folder, args.dataset, with_truth=intervention.needs_truth)
+def segment_with_interventions(engine, reader, args: argparse.Namespace, chosen: list, scratch: Path) -> list[Path]:
+    """The split segmented once per intervention, all in lockstep over the frames: one engine per
+    intervention on the same model, sharing each frame's query encoding (the query encoder reads only the
+    frame), so the query encoder runs once per frame instead of once per intervention; each engine's
+    predictions are what it would give alone. Returns the prediction folders, in ``chosen``'s order."""
+    cache = QueryCache()
+    engines = [InferenceEngine(engine.model, device=engine.device, amp=engine.amp, query_cache=cache)
+               for _ in chosen]
+    folders = [scratch / intervention.name for intervention in chosen]
+    with contextlib.ExitStack() as stack:
+        for each, intervention in zip(engines, chosen, strict=True):
+            stack.enter_context(each.intervene(intervention))
+        write_predictions_together(engines, reader, folders, args.dataset, [i.needs_truth for i in chosen])
+    return folders
+
+
+def score_intervention(folder: Path, args: argparse.Namespace, intervention) -> pd.DataFrame:
+    """Per-object J&F, J, F (percent) of the split's predictions with ``intervention`` in ``folder``."""
     result = datasets.get(args.dataset).evaluate(args.data, folder, split=args.split, workers=args.workers)
     shutil.rmtree(folder)
     scores = per_object_table(result)[["sequence", "object", *SCORES.values()]]  # J&F_r NaN where none
@@ -98,10 +115,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine = build_engine(args, config, device)
     chosen = selected_interventions(args.interventions, engine.cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frames = []
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as scratch:
-        for intervention in chosen:
-            frames.append(score_intervention(engine, reader, args, intervention, Path(scratch)))
+        folders = segment_with_interventions(engine, reader, args, chosen, Path(scratch)) if chosen else []
+        frames = [score_intervention(folder, args, intervention)
+                  for folder, intervention in zip(folders, chosen, strict=True)]
     columns = ["intervention", "target", "sequence", "object", *SCORES.values()]
     scores = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     ident = {"variant": args.variant, "stage": args.stage, "seed": args.seed, "dataset": args.dataset,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from methods import interventions
-from methods.inference import InferenceEngine
+from methods.inference import InferenceEngine, QueryCache
 from methods.interventions import INTERVENTIONS, Intervention
 from methods.variants import build_model
 from pipelines import probes
@@ -241,3 +241,33 @@ def test_probes_refuse_what_they_cannot_probe(tmp_path, smoke_data, engines):
     with pytest.raises(KeyError, match="unknown intervention 'nope'"):
         probes.selected_interventions(["readout_zero", "nope"], engines["gvos_scm"].cfg)
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_engines_sharing_a_query_cache_encode_each_frame_once_and_predict_as_each_alone(engines, monkeypatch):
+    """The probes' lockstep: one engine per intervention over one model, each frame's query encoding
+    computed once and handed to the others; every engine's output is bit-equal to its run alone."""
+    model = engines["gvos_scm"].model
+    images, mask = two_object_video(frames=4)
+    chosen = [None, INTERVENTIONS["scm_mask_zero"], INTERVENTIONS["readout_zero"]]
+
+    def run_alone(intervention):
+        engine = InferenceEngine(model)
+        with engine.intervene(intervention):
+            return [engine.step(images[0], mask)] + [engine.step(image) for image in images[1:]]
+
+    alone = [run_alone(intervention) for intervention in chosen]
+    calls = []
+    encode_query = model.encode_query
+    monkeypatch.setattr(model, "encode_query", lambda x: calls.append(1) or encode_query(x))
+    cache = QueryCache()
+    shared = [InferenceEngine(model, query_cache=cache) for _ in chosen]
+    together = [[] for _ in chosen]
+    for t, image in enumerate(images):
+        for engine, intervention, out in zip(shared, chosen, together, strict=True):
+            with engine.intervene(intervention):
+                out.append(engine.step(image, mask) if t == 0 else engine.step(image))
+    assert len(calls) == len(images) - 1, "the query encoder ran more than once per frame"
+    for own, theirs in zip(together, alone, strict=True):
+        for a, b in zip(own, theirs, strict=True):
+            assert torch.equal(a, b)
+    assert not torch.equal(together[0][-1], together[2][-1]), "the interventions were not applied"

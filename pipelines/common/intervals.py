@@ -79,6 +79,35 @@ def paired_bootstrap(diffs: np.ndarray, objects: np.ndarray, samples: int = BOOT
     return measured, float(low), float(high)
 
 
+def paired_variance_parts(diffs: np.ndarray, objects: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
+                          seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """(measured, seed variance, sequence variance) of ``paired_interval``'s estimate: the sample variance
+    of the S per-seed differences (ddof 1; NaN below 2 seeds), and the bootstrap variance over the Q
+    sequences of the seed-averaged difference (NaN below 2 sequences). The seed part of the estimate's
+    variance is the first over S."""
+    n_seeds, n_sequences = diffs.shape
+    per_seed = diffs.sum(axis=1) / objects.sum()
+    measured = float(per_seed.mean())
+    seed_var = float(per_seed.var(ddof=1)) if n_seeds >= 2 else float("nan")
+    if n_sequences < 2:
+        return measured, seed_var, float("nan")
+    rng = np.random.default_rng(seed)
+    seq_counts = np.stack([np.bincount(rng.integers(0, n_sequences, n_sequences), minlength=n_sequences)
+                           for _ in range(samples)])
+    seq_var = float(((seq_counts @ diffs.mean(axis=0)) / (seq_counts @ objects)).var(ddof=1))
+    return measured, seed_var, seq_var
+
+
+def paired_half_width(seed_var: float, seq_var: float, n_seeds: int, level: float = LEVEL) -> float:
+    """The half-width of ``paired_interval`` at ``n_seeds`` seeds for the given variance parts:
+    t(S - 1) * sqrt(seed_var / S + seq_var)."""
+    from scipy import stats
+
+    if n_seeds < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, n_seeds - 1)) * float(np.sqrt(seed_var / n_seeds + seq_var))
+
+
 def paired_interval(diffs: np.ndarray, objects: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
                     level: float = LEVEL) -> tuple[float, float, float]:
     """(measured, low, high): the paired interval of the claims table, valid at 3-5 seeds.
@@ -87,28 +116,19 @@ def paired_interval(diffs: np.ndarray, objects: np.ndarray, samples: int = BOOTS
     sample variance of the S per-seed differences over S (Student-t: a percentile bootstrap over 3 seeds
     sees at most 10 distinct draws and shrinks the variance by (S-1)/S), and a sequence part, the
     bootstrap variance over the Q sequences of the seed-averaged difference (shared by every seed, so
-    the per-seed spread does not see it). The interval is measured +- t(S - 1) * sqrt(sum). One seed
-    gives no seed part: NaN, never a sequence-only interval.
+    the per-seed spread does not see it); ``paired_variance_parts``. The interval is measured +- t(S - 1) *
+    sqrt(sum). One seed gives no seed part: NaN, never a sequence-only interval.
     """
-    from scipy import stats
-
     n_seeds, n_sequences = diffs.shape
-    per_seed = diffs.sum(axis=1) / objects.sum()
-    measured = float(per_seed.mean())
+    measured, seed_var, seq_var = paired_variance_parts(diffs, objects, samples, seed)
     if n_seeds < 2 or n_sequences < 2:
         return measured, float("nan"), float("nan")
-    seed_var = float(per_seed.var(ddof=1)) / n_seeds
-    rng = np.random.default_rng(seed)
-    seq_counts = np.stack([np.bincount(rng.integers(0, n_sequences, n_sequences), minlength=n_sequences)
-                           for _ in range(samples)])
-    seq_var = float(((seq_counts @ diffs.mean(axis=0)) / (seq_counts @ objects)).var(ddof=1))
-    total = seed_var + seq_var
-    if total == 0:
+    if seed_var / n_seeds + seq_var == 0:
         return measured, measured, measured
     # the seed part's degrees of freedom (S - 1): Welch-Satterthwaite's larger df covered 90.5% at S = 3
     # in the simulation of tests/test_claims.py, as its df estimate grows when the seed variance is
     # underestimated; S - 1 is conservative where the sequence part dominates
-    half = float(stats.t.ppf(0.5 + level / 2, n_seeds - 1)) * np.sqrt(total)
+    half = paired_half_width(seed_var, seq_var, n_seeds, level)
     return measured, measured - half, measured + half
 
 

@@ -72,13 +72,22 @@ def segment_video(engine, video, merge_objects: bool = False, with_truth: bool =
 
 def write_predictions(engine, reader, folder: Path, dataset: str, with_truth: bool = False) -> None:
     """Every video of ``reader`` segmented by ``engine`` as palette PNGs ``folder/<sequence>/<frame>.png``."""
-    desc = f"predict {dataset}" + (f" ({engine.intervention.name})" if getattr(engine, "intervention", None) else "")
+    write_predictions_together([engine], reader, [folder], dataset, [with_truth])
+
+
+def write_predictions_together(engines: list, reader, folders: list[Path], dataset: str,
+                               with_truth: list[bool]) -> None:
+    """``write_predictions`` for several engines at once, frame by frame in lockstep, each into its own
+    folder: engines sharing a ``methods.inference.QueryCache`` encode each frame's query once."""
+    names = [getattr(e, "intervention", None) and e.intervention.name for e in engines]
+    desc = f"predict {dataset}" + (f" ({', '.join(n for n in names if n)})" if any(names) else "")
+    merge = datasets.get(dataset).single_object
     with torch.inference_mode():
         for name in progress_bar(reader.sequences, desc=desc, unit="video"):
             video = reader.open_video(name)  # frames read one at a time: memory bounded in the video's length
-            target = inside_root(folder, name, "sequence")
-            labels = segment_frames(engine, video, merge_objects=datasets.get(dataset).single_object, with_truth=with_truth)
-            for frame_name, label in zip(video.frame_names, labels, strict=True):
-                write_mask(inside_root(target, f"{frame_name}.png", "frame"), label)
-
-
+            targets = [inside_root(folder, name, "sequence") for folder in folders]
+            streams = [segment_frames(engine, video, merge_objects=merge, with_truth=truth)
+                       for engine, truth in zip(engines, with_truth, strict=True)]
+            for frame_name, *labels in zip(video.frame_names, *streams, strict=True):
+                for target, label in zip(targets, labels, strict=True):
+                    write_mask(inside_root(target, f"{frame_name}.png", "frame"), label)
