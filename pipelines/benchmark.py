@@ -10,8 +10,9 @@ Every variant is timed in this one process on the same synthetic frame and mask
 (``benchmarking.synthetic_input``) at the same resolution, with randomly initialised weights unless
 ``--checkpoint-dir`` holds trained ones (speed does not depend on training). For each variant and t the
 memory is filled to t frames with one repeated encoded frame (``benchmarking.engine_state``), then
-warm-up and timed ``engine.step`` calls run, each on a new frame and each starting from the same
-t-frame memory (``benchmarking.runner``). Writes ``OUT/speed.csv`` and ``OUT/memory_vs_t.csv`` (the same
+warm-up and timed ``engine.step`` calls run round robin over every (variant, t), each on a new frame
+shared by the round and each starting from its t-frame memory (``benchmarking.runner``); a timing whose
+sanity checks fail is flagged in its row (``benchmarking.flags``). Writes ``OUT/speed.csv`` and ``OUT/memory_vs_t.csv`` (the same
 tidy rows, one per variant x t) and prints the paper's targets computed from them
 (``benchmarking.summary``). Refuses, before allocating, t values whose memory would not fit.
 

@@ -374,7 +374,8 @@ def speed_overview(results: dict) -> pd.DataFrame | None:
         return None
     columns = [c for c in ["variant", "backbone", "height", "width", "dtype", "t", "seconds_per_frame",
                            "seconds_per_frame_min", "seconds_per_frame_max", "fps", "memory_bytes",
-                           "peak_memory_bytes", "peak_memory_kind", "device", "threads"] if c in speed.columns]
+                           "peak_memory_bytes", "peak_memory_kind", "device", "threads", "timing_flag"]
+               if c in speed.columns]
     return speed[columns]
 
 

@@ -334,3 +334,13 @@ def test_the_training_benchmark_counts_the_flops_of_the_batches_it_timed(tmp_pat
             trainer.step(batches[iteration], iteration)
         counts.append(counter.get_total_flops() / 1e9)
     assert row["gflops_per_iteration"] == pytest.approx(sum(counts) / 3, rel=1e-9)
+
+
+def test_states_that_fit_one_at_a_time_but_not_together_are_refused(monkeypatch):
+    """The round robin keeps every (variant, t) state alive: their sum must fit too."""
+    settings = merge({"model": {}}, {"variants": "stm_read", "size": "480x854", "t": "600,1000", "device": "cpu"})
+    specs = [runner.resolve_variant(v, settings, None) for v in settings.variants]
+    alone = memory_budget.needed_bytes(specs[0].config, 1000, 1, 480, 854)
+    monkeypatch.setattr(runner, "available_bytes", lambda device: alone + 2**20)
+    with pytest.raises(ValueError, match="keeps every .variant, t. state alive at once"):
+        runner.check_memory(specs, settings)

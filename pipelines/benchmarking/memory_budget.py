@@ -3,7 +3,8 @@
 The readout memory answers for itself (``methods.memory.state_bytes`` / ``read_workspace_bytes``, asked of
 the variant's ModelConfig): the state after t + 1 frames (the timed step writes one more before the harness
 restores the t-frame state) and the workspace of one read (STM: its chunked affinity blocks). A fixed
-``BASE_BYTES`` stands for the weights and the activations of one step. The numbers are estimates, meant
+``BASE_BYTES`` stands for the weights and the activations of one step. The round robin keeps every
+(variant, t) state alive at once, so their sum is checked too. The numbers are estimates, meant
 to refuse runs that would be killed by the OOM killer, not to predict the peak exactly.
 """
 
@@ -30,11 +31,19 @@ def check_budget(plans: list[tuple[str, object]], t_values: list[int], objects: 
     plans: (variant name, its ModelConfig or None) pairs.
     """
     too_big = []
+    states, workspaces = 0, [0]
     for variant, cfg in plans:
         for t in t_values:
             need = needed_bytes(cfg, t, objects, height, width)
             if need > available:
                 too_big.append(f"{variant} at t={t} needs about {need / 2**30:.1f} GiB ({need} bytes)")
+            if cfg is not None:
+                states += memory.state_bytes(cfg, t + 1, objects, height, width)
+                workspaces.append(memory.read_workspace_bytes(cfg, t, objects, height, width))
+    together = BASE_BYTES + states + max(workspaces)
+    if not too_big and together > available:
+        too_big.append(f"the round robin keeps every (variant, t) state alive at once: about "
+                       f"{together / 2**30:.1f} GiB ({together} bytes)")
     if too_big:
         raise ValueError(
             f"not enough memory on {where}: {available / 2**30:.1f} GiB ({available} bytes) available, but "

@@ -1,11 +1,16 @@
 """Time every variant at every t on one input: the rows of speed.csv / memory_vs_t.csv.
 
-Per variant and t: the engine's memory is filled to t frames (``engine_state.fill_memory``), then
-``warmup`` and ``repeats`` real ``engine.step`` calls on new frames are made (query encoder, readout,
-ASPP, SCM, decoder, refinement, soft aggregation and the write of the frame into the memory: the whole
-per-frame cost of a video, no disk I/O). Before each of these steps the memory is put back to its
-t-frame state, so every timed step reads exactly t frames (``memory_frames`` column) and warm-up does
-not grow the bank. Peak memory is reset after filling and read after the timed steps.
+Every variant's engine has its memory filled to each t (``engine_state.fill_memory``), the states kept
+side by side; then ``warmup + repeats`` rounds are timed **round robin**: each round steps every (variant,
+t) once on the same new frame, starting from that state, the order rotated by one each round, so that a
+load that comes and goes hits every variant and every t alike and their ratios hold on a busy machine
+(the medians and the min-max spread come from the ``repeats`` rounds after the warm-up ones). A step is
+a real ``engine.step`` (query encoder, readout, ASPP, SCM, decoder, refinement, soft aggregation and the
+write of the frame into the memory: the whole per-frame cost of a video, no disk I/O); every timed step
+reads exactly t frames (``memory_frames`` column) and warm-up does not grow the bank. Then, one
+(variant, t) at a time with no other state alive, the peak memory of one step from the t-frame state and,
+when asked, the per-section breakdown. Each row's ``timing_flag`` says when its times cannot be trusted
+(``pipelines.benchmarking.flags``); an empty flag means the sanity checks held.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import gc
 import logging
 import statistics
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,7 @@ from methods.variants import is_learned, model_config
 from pipelines.benchmarking.breakdown import COLUMNS as BREAKDOWN_COLUMNS
 from pipelines.benchmarking.breakdown import measure_breakdown
 from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
+from pipelines.benchmarking.flags import flag_timings
 from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_call
 from pipelines.benchmarking.memory_budget import check_budget
 from pipelines.benchmarking.peaks import conv_peak_gflops, fp32_precision_in_force, matmul_peak_gflops
@@ -52,6 +57,8 @@ COLUMNS = [
     "fraction_of_conv_peak",
     # where the time and the FLOPs of a step go (benchmarking.breakdown)
     *BREAKDOWN_COLUMNS,
+    # why these times cannot be trusted (benchmarking.flags); empty: the sanity checks held
+    "timing_flag",
 ]
 
 
@@ -141,48 +148,66 @@ def apply_fp32_precision(settings: BenchmarkSettings) -> str:
     return fp32_precision_in_force(settings.device)
 
 
-def _measure(engine, settings: BenchmarkSettings, t: int, peak: PeakMemory, bar: tqdm) -> dict:
+def _frames(settings: BenchmarkSettings) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """The benchmark's input: the first frame, its mask, and one new frame per warm-up and timed round."""
     height, width, device = settings.height, settings.width, settings.device
-    objects = list(range(1, settings.objects + 1))
     first = make_frame(height, width, 0).to(device)
     mask = make_mask(height, width, settings.objects).to(device)
     frames = [make_frame(height, width, 1 + i).to(device) for i in range(settings.warmup + settings.repeats)]
+    return first, mask, frames
+
+
+def _filled(engine, settings: BenchmarkSettings, first: torch.Tensor, mask: torch.Tensor, t: int) -> EngineSnapshot:
+    """The engine with its memory at t frames, and that state to return to."""
     with torch.inference_mode():
-        fill_memory(engine, first, mask, objects, t)
-    memory_bytes = engine.memory_bytes()
-    memory_frames = engine.memory.num_frames
-    snapshot = EngineSnapshot(engine)
-    times, first_step = [], None
-    peak.reset()
+        fill_memory(engine, first, mask, list(range(1, settings.objects + 1)), t)
+    return EngineSnapshot(engine)
+
+
+def time_round_robin(states: dict, frames: list[torch.Tensor], warmup: int, device: str,
+                     bar: tqdm | None = None) -> dict:
+    """key -> (first step's seconds, seconds of the steps after ``warmup``) for ``states``, key -> (engine,
+    snapshot of one of its states): each round steps every state once on that round's frame, from its
+    snapshot, the order rotated by one each round."""
+    keys = list(states)
+    times: dict = {key: [] for key in keys}
     for index, frame in enumerate(frames):
-        snapshot.restore()
-        seconds = time_call(lambda frame=frame: engine.step(frame), device)
-        first_step = seconds if first_step is None else first_step
-        if index >= settings.warmup:
-            times.append(seconds)
-        bar.update(1)
-    peak_bytes = peak.read()
+        shift = index % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            engine, snapshot = states[key]
+            snapshot.restore()
+            times[key].append(time_call(lambda engine=engine, frame=frame: engine.step(frame), device))
+            if bar is not None:
+                bar.update(1)
+    return {key: (seconds[0], seconds[warmup:]) for key, seconds in times.items()}
+
+
+def _memory_and_breakdown(engine, settings: BenchmarkSettings, first, mask, frames, t: int, peak: PeakMemory,
+                          bar: tqdm) -> dict:
+    """One variant alone: its memory at t frames, the peak around one step from there, and the breakdown."""
+    snapshot = _filled(engine, settings, first, mask, t)
+    memory_bytes, memory_frames = engine.memory_bytes(), engine.memory.num_frames
+    peak.reset()
     snapshot.restore()
-    if engine.memory_bytes() != memory_bytes:
-        raise RuntimeError(f"memory state changed during timing ({memory_bytes} -> {engine.memory_bytes()} bytes)")
-    median = statistics.median(times)
+    engine.step(frames[-1])
+    peak_bytes = peak.read()
     if settings.breakdown:
-        breakdown = measure_breakdown(engine, frames[settings.warmup:], snapshot, device)
+        breakdown = measure_breakdown(engine, frames[settings.warmup:], snapshot, settings.device)
         bar.update(settings.repeats)
     else:
         breakdown = dict.fromkeys(BREAKDOWN_COLUMNS)
-    return {
-        **breakdown,
-        "t": t,
-        "seconds_per_frame": median,
-        "seconds_per_frame_min": min(times),
-        "seconds_per_frame_max": max(times),
-        "fps": 1.0 / median if median > 0 else float("inf"),
-        "memory_bytes": int(memory_bytes),
-        "peak_memory_bytes": peak_bytes,
-        "memory_frames": int(memory_frames),
-        "first_step_seconds": first_step,
-    }
+    snapshot.restore()
+    if engine.memory_bytes() != memory_bytes:
+        raise RuntimeError(f"memory state changed during timing ({memory_bytes} -> {engine.memory_bytes()} bytes)")
+    engine.reset()
+    return {**breakdown, "memory_bytes": int(memory_bytes), "memory_frames": int(memory_frames),
+            "peak_memory_bytes": peak_bytes}
+
+
+def _timing_columns(first_step: float, times: list[float]) -> dict:
+    median = statistics.median(times)
+    return {"seconds_per_frame": median, "seconds_per_frame_min": min(times), "seconds_per_frame_max": max(times),
+            "fps": 1.0 / median if median > 0 else float("inf"), "first_step_seconds": first_step}
 
 
 def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None = None,
@@ -208,14 +233,50 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
     common["conv_peak_gflops_per_second"] = (conv_peak_gflops(settings.device, amp=settings.amp)
                                               if settings.breakdown else None)
     peak = PeakMemory(settings.device)
+    built = {spec.variant: (spec, *build_variant_engine(spec, settings)) for spec in specs}
+    order = {name: index for index, name in enumerate(built)}  # the rows of one variant together, as given
+    engines = {name: engine for name, (_, engine, _) in built.items()}
+    first, mask, frames = _frames(settings)
     rows = []
-    steps = settings.warmup + settings.repeats * (2 if settings.breakdown else 1)
-    total = len(settings.variants) * len(settings.t) * steps
-    with progress_bar(total=total, desc="benchmark", unit="step", disable=not progress) as bar:
-        for spec in specs:
-            for row in _variant_rows(spec, settings, peak, bar):
-                rows.append({**common, "peak_memory_kind": peak.kind, **row, **_rates(row, common)})
+    steps = len(frames) + 1 + (settings.repeats if settings.breakdown else 0)
+    total = len(specs) * len(settings.t) * steps
+    try:
+        with progress_bar(total=total, desc="benchmark", unit="step", disable=not progress) as bar:
+            bar.set_postfix_str("round robin")
+            states = {(name, t): (engine, _filled(engine, settings, first, mask, t))
+                      for t in settings.t for name, engine in engines.items()}
+            timed = time_round_robin(states, frames, settings.warmup, settings.device, bar)
+            states.clear()  # every state let go before one is measured alone
+            for engine in engines.values():
+                engine.reset()
+            for t in settings.t:
+                for name, (spec, engine, compiled) in built.items():
+                    bar.set_postfix_str(f"{name} t={t}, memory")
+                    measured = _memory_and_breakdown(engine, settings, first, mask, frames, t, peak, bar)
+                    bar.update(1)
+                    row = {"variant": name, "t": t, **_identity(spec, compiled), **measured,
+                           **_timing_columns(*timed[(name, t)])}
+                    # so that a run stopped later still shows what it measured
+                    tqdm.write(f"{name} t={t}: {row['seconds_per_frame']:.4f} s/frame "
+                               f"(min {row['seconds_per_frame_min']:.4f}, max {row['seconds_per_frame_max']:.4f}), "
+                               f"memory {row['memory_bytes']} bytes, peak {row['peak_memory_bytes']} bytes")
+                    rows.append({**common, "peak_memory_kind": peak.kind, **row, **_rates(row, common)})
+    finally:
+        for engine in engines.values():
+            engine.reset()
+        engines.clear()
+        built.clear()
+        gc.collect()
+        if torch.device(settings.device).type == "cuda":
+            torch.cuda.empty_cache()
+    rows = sorted(flag_timings(rows), key=lambda row: (order[row["variant"]], settings.t.index(row["t"])))
     return [{column: row[column] for column in COLUMNS} for row in rows]
+
+
+def _identity(spec: VariantSpec, compiled: bool) -> dict:
+    return {"backbone": "none" if spec.config is None else spec.config.backbone,
+            "backbone_stage": "none" if spec.config is None else spec.config.backbone_stage,
+            "weights": spec.weights, "compiled": compiled}
 
 
 def _rates(row: dict, common: dict) -> dict:
@@ -225,27 +286,3 @@ def _rates(row: dict, common: dict) -> dict:
         return {"achieved_gflops_per_second": None, "fraction_of_conv_peak": None}
     achieved = gflops / row["seconds_per_frame"]
     return {"achieved_gflops_per_second": achieved, "fraction_of_conv_peak": achieved / conv_peak if conv_peak else None}
-
-
-def _variant_rows(spec: VariantSpec, settings: BenchmarkSettings, peak: PeakMemory, bar: tqdm) -> Iterator[dict]:
-    engine, compiled = build_variant_engine(spec, settings)
-    backbone = "none" if spec.config is None else spec.config.backbone
-    stage = "none" if spec.config is None else spec.config.backbone_stage
-    log.debug("%s: backbone %s, weights %s", spec.variant, backbone, spec.weights)
-    try:
-        for t in settings.t:
-            bar.set_postfix_str(f"{spec.variant} t={t}")
-            row = _measure(engine, settings, t, peak, bar)
-            # so that a run stopped later still shows what it measured
-            tqdm.write(f"{spec.variant} t={t}: {row['seconds_per_frame']:.4f} s/frame "
-                       f"(min {row['seconds_per_frame_min']:.4f}, max {row['seconds_per_frame_max']:.4f}), "
-                       f"memory {row['memory_bytes']} bytes, peak {row['peak_memory_bytes']} bytes")
-            yield {"variant": spec.variant, "backbone": backbone, "backbone_stage": stage,
-                   "weights": spec.weights, "compiled": compiled, **row}
-    finally:
-        engine.reset()
-        del engine
-        gc.collect()
-        if torch.device(settings.device).type == "cuda":
-            torch.cuda.empty_cache()
-

@@ -18,7 +18,8 @@ Verdicts, for a 95% interval [low, high] of the measured difference in the paper
   ``EQUAL_MARGIN`` J&F points: ``reproduced`` if low > -margin (GCM is at most that much worse),
   ``contradicted`` if high < -margin, ``inconclusive`` otherwise;
 - speed and memory claims are read from results/speed.csv and memory_vs_t.csv (intervals from the
-  fastest and slowest timed repeats; memory bytes are exact).
+  fastest and slowest timed repeats; memory bytes are exact); a speed claim whose rows carry a
+  ``timing_flag`` (pipelines.benchmarking.flags) is ``inconclusive``, the flag in its metric.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ VERDICT_RULE = (
     "contradicted if it lies below 0, else inconclusive. 'About equal' claim (GCM vs STM): reproduced if "
     f"GCM - STM lies above -{EQUAL_MARGIN:g} J&F points (non-inferiority margin), contradicted if it lies "
     f"below -{EQUAL_MARGIN:g}, else inconclusive. Speed: the interval spans the fastest and slowest timed "
-    "repeats. 'detectable' is the interval's half-width: the smallest effect this run could have told from 0. "
+    "repeats, timed round robin; a timing its own sanity checks flag (spread, equal work at unequal time) "
+    "gives no verdict: inconclusive, the flag named. 'detectable' is the interval's half-width: the smallest "
+    "effect this run could have told from 0. "
     "The GCM-vs-STM claim is also judged on the frames after a reappearance (J&F_r: from an object's return "
     "after an absence to its next absence or the end, over the objects that have such frames), by the same "
     "margin and interval; the paper reports no number there (reported: empty)."
@@ -176,11 +179,15 @@ def speed_rows(speed: pd.DataFrame | None, memory: pd.DataFrame | None) -> list[
             low = stm["seconds_per_frame_min"] / gcm["seconds_per_frame_max"]
             high = stm["seconds_per_frame_max"] / gcm["seconds_per_frame_min"]
             speedup = paper.gcm_speedup()
+            flags = [f"{name}: {row['timing_flag']}" for name, row in (("gvos_scm", gcm), ("stm_read", stm))
+                     if isinstance(row.get("timing_flag"), str) and row["timing_flag"]]
             for claim, threshold in ((f"GCM read is {speedup:g}x faster than STM read", speedup),
                                      ("GCM read is faster than STM read (speed order)", 1.0)):
                 v = "reproduced" if low >= threshold else "contradicted" if high < threshold else "inconclusive"
+                v = "inconclusive" if flags else v  # no verdict rests on a timing its own checks distrust
+                metric = f"s/frame STM / GCM at t={t} (threshold {threshold:g}x)"
                 rows.append({**base, "claim": claim, "paper_table": "Table 2 / Fig. 7",
-                             "metric": f"s/frame STM / GCM at t={t} (threshold {threshold:g}x)",
+                             "metric": metric + (f"; timing flagged, {'; '.join(flags)}" if flags else ""),
                              "reported": speedup, "measured": ratio, "ci_low": low, "ci_high": high,
                              "detectable": (high - low) / 2, "verdict": v, "kind": "ratio"})
     if memory is not None and len(memory):
