@@ -7,7 +7,7 @@ CONFIG ?=
 CONFIGFILE_ARGS = $(if $(CONFIG),--configfile "$(CONFIG)")
 TEST_WORKERS ?= 2  # pytest-xdist processes: the smoke workflow (the longest test) runs beside the rest; 0: one process
 
-.PHONY: install test test-slow test-slurm lint report smoke figures snapshot gpu-check clean
+.PHONY: install peers test test-slow test-slurm lint report smoke figures snapshot gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 	@command -v "$${CXX:-g++}" >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1 || \
 		echo "note: no C++ compiler on PATH: train.compile / predict.compile / benchmark.compile run eager (inductor needs one; apt install g++)"
+
+# other methods to time beside ours (methods.peers): pip keeps the pinned torch, which satisfies theirs
+peers: $(STAMP)
+	$(PY) -m pip install -q -e '.[peers]'
+	$(PY) -c "import torch; print('torch', torch.__version__, 'kept')"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

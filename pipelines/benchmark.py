@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      epilog="subcommand: python -m pipelines.benchmark train --help (training "
                                             "iterations per second and where their time goes)")
     parser.add_argument("--variants", help="comma-separated variant names (methods.variants.VARIANTS)")
+    parser.add_argument("--peers", help="comma-separated other methods to time beside them (methods.peers, e.g. "
+                                        "cutie_small,cutie_base; installed apart: make peers)")
     parser.add_argument("--backbone", help="override the model section's backbone, e.g. resnet50")
     parser.add_argument("--size", help="HEIGHTxWIDTH of the synthetic frame, e.g. 480x854")
     parser.add_argument("--t", help="comma-separated memory sizes in frames, e.g. 1,10,100,1000")
@@ -80,7 +82,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     cli = {key: getattr(args, key) for key in
-           ("variants", "backbone", "size", "t", "repeats", "warmup", "device", "objects", "amp", "threads",
+           ("variants", "peers", "backbone", "size", "t", "repeats", "warmup", "device", "objects", "amp", "threads",
             "breakdown", "tf32", "compile")}
     return merge(load_config(args.config), cli)
 

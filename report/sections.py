@@ -71,6 +71,7 @@ NOTES: dict[str, Callable[[Context], str]] = {
     "reference_t": lambda context: tables.reference_t_note(context.results),
     "measured_on": lambda context: f"Measured on: {context.label}.",
     "gates": gate_note,
+    "speed_protocol": lambda context: tables.speed_protocol(context.results),
 }
 
 
@@ -141,6 +142,8 @@ SECTIONS = [
     SectionSpec("train_speed", "Training speed", "table", lambda c: tables.train_speed(c.results), ("train_speed",)),
     SectionSpec("accuracy", "All measured accuracy", "table", lambda c: tables.accuracy_overview(c.results),
                 ("accuracy_summary",), caption_of="accuracy_summary"),
+    SectionSpec("speed_card", "Speed card: each method's size and time per frame, and how they were measured",
+                "table", lambda c: tables.speed_card(c.results), ("speed",), ("speed_protocol",)),
     SectionSpec("speed", "All speed and memory measurements", "table", lambda c: tables.speed_overview(c.results),
                 ("speed",)),
     SectionSpec("cost", "What this run cost, by kind of job", "table", lambda c: tables.rule_times(c.results),

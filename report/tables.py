@@ -379,6 +379,68 @@ def speed_overview(results: dict) -> pd.DataFrame | None:
     return speed[columns]
 
 
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _flagged(value) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def speed_card(results: dict) -> pd.DataFrame | None:
+    """One row per benchmarked method: its size (parameters, GFLOPs per frame: the same on every machine),
+    seconds per frame at each t as median [fastest, slowest] of the timed steps (a flagged timing marked),
+    and the memory its state keeps at the largest t. The protocol is the note under it (``speed_protocol``)."""
+    speed = results.get("speed")
+    if speed is None or speed.empty:
+        return None
+    rows = []
+    for variant, group in speed.groupby("variant", sort=False):
+        group = group.sort_values("t")
+        row = {"method": variant}
+        if "parameters" in group.columns and _present(group["parameters"].iloc[0]):
+            row["parameters (M)"] = f"{group['parameters'].iloc[0] / 1e6:.2f}"
+        if "gflops_per_frame" in group.columns and group["gflops_per_frame"].notna().any():
+            flops = group["gflops_per_frame"].dropna()
+            row["GFLOPs a frame"] = (f"{flops.min():.3g}" if flops.min() == flops.max()
+                                     else f"{flops.min():.3g} to {flops.max():.3g}")
+        for item in group.itertuples():
+            cell = (f"{item.seconds_per_frame:.3g} [{item.seconds_per_frame_min:.3g}, "
+                    f"{item.seconds_per_frame_max:.3g}]")
+            if _flagged(getattr(item, "timing_flag", None)):
+                cell += " flagged"
+            row[f"s/frame at t={int(item.t)}"] = cell
+        row[f"state MiB at t={int(group['t'].iloc[-1])}"] = f"{group['memory_bytes'].iloc[-1] / MIB:.3g}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def speed_protocol(results: dict) -> str:
+    """How results/speed.csv was measured, in one paragraph, from its own columns."""
+    speed = results.get("speed")
+    if speed is None or speed.empty:
+        return ""
+    first = speed.iloc[0]
+
+    def values(column: str) -> str:
+        if column not in speed.columns:
+            return "not recorded"
+        return ", ".join(str(v) for v in dict.fromkeys(speed[column].dropna().astype(str))) or "not recorded"
+
+    cuda = str(first.get("device", "")).startswith("cuda")
+    timer = ("CUDA events, the device synchronized before and after each step" if cuda
+             else "time.perf_counter around each step")
+    flagged = int(speed["timing_flag"].map(_flagged).sum()) if "timing_flag" in speed.columns else 0
+    return (f"Protocol: {timer}; the timed region is one whole engine.step (query encoder, memory read, "
+            "decoder, refinement, aggregation and the write into the memory; no disk I/O), from a memory "
+            f"holding t frames; every (method, t) stepped round robin on the same synthetic frames, "
+            f"{values('warmup')} warm-up and {values('repeats')} timed rounds; precision {values('dtype')}, "
+            f"float32 math {values('fp32_precision')}, compiled {values('compiled')}; {values('objects')} "
+            f"object(s) at {values('height')}x{values('width')}; {values('threads')} thread(s) on "
+            f"{values('device')}, torch {values('torch')}. Rows whose timing failed their own checks: {flagged} "
+            "(speed.csv's timing_flag says why).")
+
+
 def reference_t_note(results: dict) -> str:
     t = reference_t(results.get("speed"))
     return "" if t is None else f"Measured times are seconds per frame at t = {t} frames in memory."

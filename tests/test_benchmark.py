@@ -344,3 +344,12 @@ def test_states_that_fit_one_at_a_time_but_not_together_are_refused(monkeypatch)
     monkeypatch.setattr(runner, "available_bytes", lambda device: alone + 2**20)
     with pytest.raises(ValueError, match="keeps every .variant, t. state alive at once"):
         runner.check_memory(specs, settings)
+
+
+def test_each_row_carries_its_networks_parameter_count(tiny_run):
+    from methods.variants import build_model
+
+    speed = pd.read_csv(tiny_run / "speed.csv").drop_duplicates("variant").set_index("variant")["parameters"]
+    for variant in ("gvos_scm", "stm_read"):
+        assert speed[variant] == sum(p.numel() for p in build_model(variant, TINY_MODEL).parameters())
+    assert speed["copy_first_frame"] == 0

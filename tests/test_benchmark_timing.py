@@ -133,3 +133,25 @@ def test_a_loaded_machine_keeps_the_speed_ratio_within_a_quarter_or_flags_it(tmp
     idle, _ = _ratio_and_flags(tmp_path / "idle")
     loaded, flagged = _ratio_and_flags(tmp_path / "loaded")
     assert abs(loaded / idle - 1) <= 0.25 or flagged, f"ratio {loaded:.2f} loaded against {idle:.2f} idle, unflagged"
+
+
+def test_the_speed_card_gives_each_methods_size_and_distribution_and_states_the_protocol():
+    from report import tables
+
+    speed = pd.DataFrame([
+        {**row(t=1, median=0.05, low=0.049, high=0.052), "timing_flag": "", "parameters": 1_900_000},
+        {**row(t=100, median=0.05, low=0.049, high=0.052), "timing_flag": "", "parameters": 1_900_000},
+        {**row("stm_read", 1, 0.06, 0.05, 0.07, 2.5, 10**5), "timing_flag": "", "parameters": 1_800_000},
+        {**row("stm_read", 100, 0.9, 0.5, 1.6, 9.0, 10**7), "timing_flag": "spread 3.20x", "parameters": 1_800_000}])
+    speed = speed.assign(warmup=2, repeats=3, fp32_precision="ieee", compiled=False, threads=2,
+                         device="cpu: Some CPU", torch="2.14.1")
+    card = tables.speed_card({"speed": speed}).set_index("method")
+    assert card.loc["gvos_scm", "parameters (M)"] == "1.90" and card.loc["gvos_scm", "GFLOPs a frame"] == "2"
+    assert card.loc["stm_read", "GFLOPs a frame"] == "2.5 to 9"
+    assert card.loc["gvos_scm", "s/frame at t=100"] == "0.05 [0.049, 0.052]"
+    assert card.loc["stm_read", "s/frame at t=100"] == "0.9 [0.5, 1.6] flagged"
+    assert card.loc["stm_read", "state MiB at t=100"] == f"{10**7 / 2**20:.3g}"
+    protocol = tables.speed_protocol({"speed": speed})
+    for words in ("time.perf_counter", "round robin", "2 warm-up and 3 timed rounds", "240x432", "2 thread(s)",
+                  "cpu: Some CPU", "torch 2.14.1", "their own checks: 1"):
+        assert words in protocol

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 PROV = {"data": "synthetic", "device": "cpu: test", "commit": "abc123", "config_hash": "h0"}
 SECTION_IDS = ["claims", "claims_detail", "probes", "probes_figure", "reappearance", "fig5", "scm_gates", "stage_switch", "table1", "table2", "table4", "attributes", "attribute_table", "loss",
                "validation", "diagnostics", "fig8", "fig9", "fig10", "fig7", "memory", "time", "breakdown", "table3", "table5", "table6", "train_speed",
-               "accuracy", "speed", "cost", "provenance"]
+               "accuracy", "speed_card", "speed", "cost", "provenance"]
 FIGURES = ["fig7_speed_accuracy.png", "memory_vs_t.png", "time_vs_t.png", "time_breakdown.png",
            "training_loss.png", "validation.png", "identity_diagnostics.png", "stage_switch.png", "attributes.png", "probes.png",
            "fig5_scm_gates.png", "fig8_segmentations.png", "fig9_segmentations.png", "fig10_segmentations.png"]

@@ -31,7 +31,8 @@ def fill_memory(engine, first_frame: torch.Tensor, first_mask: torch.Tensor, obj
     """Reset ``engine`` and bring its memory to t absorbed frames (see the module docstring).
 
     Engines without ``memory_entry`` (the copy_first_frame baseline, whose state is the latest given
-    label map and does not grow) are only stepped once with the mask.
+    label map and does not grow) are only stepped once with the mask; a peer (``methods.peers``), whose
+    memory follows its own policy (a frame every few, a cap), takes t - 1 real steps of the first frame.
     """
     engine.reset()
     engine.step(first_frame, first_mask, objects)
@@ -39,3 +40,6 @@ def fill_memory(engine, first_frame: torch.Tensor, first_mask: torch.Tensor, obj
         key, value = engine.memory_entry(first_frame, first_mask)
         for _ in range(t - 1):
             engine.memory.update(key, value)
+    elif t > 1 and hasattr(engine, "memory_frames"):  # a peer (methods.peers): its own memory policy, real steps
+        for _ in range(t - 1):
+            engine.step(first_frame)

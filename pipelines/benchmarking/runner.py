@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from methods import peers
 from methods.checkpoint import load_model, read_checkpoint
 from methods.config import ModelConfig
 from methods.inference import InferenceEngine, build_engine
@@ -59,6 +60,9 @@ COLUMNS = [
     *BREAKDOWN_COLUMNS,
     # why these times cannot be trusted (benchmarking.flags); empty: the sanity checks held
     "timing_flag",
+    # the network's size: with the FLOPs, what carries a ratio across machines (0: non-learned); the inference
+    # setting it ran at (a peer's published defaults)
+    "parameters", "setting",
 ]
 
 
@@ -78,17 +82,25 @@ def find_checkpoint(checkpoint_dir: str | Path | None, variant: str) -> Path | N
 
 @dataclass
 class VariantSpec:
-    """What will be timed for one variant: its ModelConfig (None: non-learned) and weights source."""
+    """What will be timed for one variant: its ModelConfig (None: non-learned or a peer) and weights source."""
 
     variant: str
     config: object | None  # methods.config.ModelConfig
     checkpoint: Path | None
+    peer: bool = False  # another method (methods.peers), random weights
 
     @property
     def weights(self) -> str:
+        if self.peer:
+            return "random"
         if self.config is None:
             return "none"
         return "random" if self.checkpoint is None else str(self.checkpoint)
+
+    @property
+    def setting(self) -> str:
+        """The inference setting it runs at: a peer's published defaults, else this suite's config."""
+        return peers.PEERS[self.variant].setting if self.peer else "this suite's config"
 
 
 
@@ -114,6 +126,9 @@ def resolve_variant(variant: str, settings: BenchmarkSettings, checkpoint_dir: s
 def build_variant_engine(spec: VariantSpec, settings: BenchmarkSettings):
     """The spec's inference engine on the settings' device, weights seeded random or from the checkpoint,
     and whether its network was compiled (settings.compile, where inductor runs here)."""
+    if spec.peer:
+        torch.manual_seed(0)
+        return peers.build_peer(spec.variant, settings.device), False
     if spec.config is None:
         return build_engine(spec.variant), False
     if spec.checkpoint is not None:
@@ -186,7 +201,8 @@ def _memory_and_breakdown(engine, settings: BenchmarkSettings, first, mask, fram
                           bar: tqdm) -> dict:
     """One variant alone: its memory at t frames, the peak around one step from there, and the breakdown."""
     snapshot = _filled(engine, settings, first, mask, t)
-    memory_bytes, memory_frames = engine.memory_bytes(), engine.memory.num_frames
+    memory_bytes = engine.memory_bytes()
+    memory_frames = engine.memory_frames() if hasattr(engine, "memory_frames") else engine.memory.num_frames
     peak.reset()
     snapshot.restore()
     engine.step(frames[-1])
@@ -216,6 +232,7 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
     specs = [resolve_variant(v, settings, checkpoint_dir) for v in settings.variants]
+    specs += [VariantSpec(name, None, None, peer=True) for name in settings.peers]
     check_memory(specs, settings)
 
     if emulates_bfloat16(settings.amp, settings.device):
@@ -254,7 +271,7 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
                     bar.set_postfix_str(f"{name} t={t}, memory")
                     measured = _memory_and_breakdown(engine, settings, first, mask, frames, t, peak, bar)
                     bar.update(1)
-                    row = {"variant": name, "t": t, **_identity(spec, compiled), **measured,
+                    row = {"variant": name, "t": t, **_identity(spec, engine, compiled), **measured,
                            **_timing_columns(*timed[(name, t)])}
                     # so that a run stopped later still shows what it measured
                     tqdm.write(f"{name} t={t}: {row['seconds_per_frame']:.4f} s/frame "
@@ -273,8 +290,10 @@ def run_benchmark(settings: BenchmarkSettings, checkpoint_dir: str | Path | None
     return [{column: row[column] for column in COLUMNS} for row in rows]
 
 
-def _identity(spec: VariantSpec, compiled: bool) -> dict:
-    return {"backbone": "none" if spec.config is None else spec.config.backbone,
+def _identity(spec: VariantSpec, engine, compiled: bool) -> dict:
+    model = getattr(engine, "model", None)
+    return {"parameters": 0 if model is None else sum(p.numel() for p in model.parameters()), "setting": spec.setting,
+            "backbone": "none" if spec.config is None else spec.config.backbone,
             "backbone_stage": "none" if spec.config is None else spec.config.backbone_stage,
             "weights": spec.weights, "compiled": compiled}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
+from methods import peers
 from methods.precision import resolve_amp
 from methods.variants import catalogue, variant_defs
 from pipelines.common.config_file import schema_defaults
@@ -40,6 +41,7 @@ class BenchmarkSettings:
     compile: bool = False
     model: dict = field(default_factory=dict)
     variant_defs: dict = field(default_factory=dict)
+    peers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -90,6 +92,18 @@ def parse_variants(text: str | list, known: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def parse_peers(text: str | list | None) -> list[str]:
+    """``"cutie_small,cutie_base"`` / a list -> registered peer names (methods.peers), in order."""
+    if not text:
+        return []
+    names = [n for n in (list(text) if isinstance(text, list | tuple) else str(text).split(",")) if str(n).strip()]
+    names = [str(n).strip() for n in names]
+    unknown = [n for n in names if not peers.is_peer(n)]
+    if unknown:
+        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; registered: {', '.join(peers.PEERS)}")
+    return list(dict.fromkeys(names))
+
+
 def merge(config: dict | None, cli: dict) -> BenchmarkSettings:
     """Combine the config's ``benchmark:`` / ``model:`` sections with CLI values (None = not given); the
     device is a CLI value only (``--device``, default auto)."""
@@ -131,4 +145,5 @@ def merge(config: dict | None, cli: dict) -> BenchmarkSettings:
         compile=bool(values["compile"]),
         model=dict(config.get("model") or {}),
         variant_defs=defs,
+        peers=parse_peers(values.get("peers")),
     )
