@@ -88,7 +88,7 @@ def test_the_benchmark_times_a_peer_beside_our_variants(tmp_path):
     config.write_text(f"model: {{backbone: {TINY_MODEL['backbone']}, backbone_stage: {TINY_MODEL['backbone_stage']}}}\n")
     assert main(["--config", str(config), "--out", str(tmp_path / "out"), "--variants", "gvos_scm",
                  "--peers", "cutie_small", "--size", f"{SIZE[0]}x{SIZE[1]}", "--t", "1,20", "--repeats", "1",
-                 "--warmup", "0", "--threads", "1", "--device", "cpu", "--quiet", "--no-breakdown"]) == 0
+                 "--warmup", "0", "--threads", "1", "--device", "cpu", "--quiet"]) == 0
     speed = pd.read_csv(tmp_path / "out" / "speed.csv").set_index(["variant", "t"])
     cutie = speed.loc["cutie_small"]
     assert list(cutie.index) == [1, 20] and (cutie["weights"] == "random").all()
@@ -96,3 +96,6 @@ def test_the_benchmark_times_a_peer_beside_our_variants(tmp_path):
     assert cutie.loc[20, "memory_frames"] == 4 and cutie.loc[20, "memory_bytes"] > cutie.loc[1, "memory_bytes"]
     # the small network as rf-cutie 1.0.1's config builds it: 28.7 M parameters
     assert round(cutie["parameters"].iloc[0] / 1e6, 1) == 28.7
+    # its whole step's FLOPs are counted (it has no sections to time apart)
+    assert cutie["gflops_per_frame"].notna().all() and (cutie["gflops_per_frame"] > 0).all()
+    assert cutie["seconds_readout"].isna().all()

@@ -73,9 +73,10 @@ def _step_with(engine, hook, frame: torch.Tensor) -> None:
 
 def measure_breakdown(engine, frames: list[torch.Tensor], snapshot, device: str) -> dict:
     """Median seconds per section over ``frames`` (one step each, each from the snapshot's t-frame state)
-    and the FLOPs of one step; every value None for engines without sections (non-learned baselines)."""
+    and the FLOPs of one step; for an engine without sections only the FLOPs of the whole step where it has a
+    network (a peer), every value None where it has none (the non-learned baseline)."""
     if not hasattr(engine, "section_hook"):
-        return dict.fromkeys(COLUMNS)
+        return _whole_step_flops(engine, frames[0], snapshot)
     seconds: dict[str, list[float]] = {name: [] for name in STEP_SECTIONS}
     for frame in frames:
         snapshot.restore()
@@ -91,4 +92,17 @@ def measure_breakdown(engine, frames: list[torch.Tensor], snapshot, device: str)
     row = {f"seconds_{name}": statistics.median(values) for name, values in seconds.items()}
     row["gflops_per_frame"] = whole_step.get_total_flops() / 1e9
     row.update({f"gflops_{name}": counter.flops[name] / 1e9 for name in STEP_SECTIONS})
+    return row
+
+
+def _whole_step_flops(engine, frame: torch.Tensor, snapshot) -> dict:
+    """The breakdown's columns of an engine without sections: the whole step's FLOPs if it has a network."""
+    row = dict.fromkeys(COLUMNS)
+    if getattr(engine, "model", None) is None:
+        return row
+    snapshot.restore()
+    with FlopCounterMode(display=False) as whole_step:
+        engine.step(frame)
+    snapshot.restore()
+    row["gflops_per_frame"] = whole_step.get_total_flops() / 1e9
     return row
