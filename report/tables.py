@@ -9,6 +9,7 @@ import math
 
 import pandas as pd
 
+from pipelines.common.results_tables import is_flagged
 from pipelines.experiment.defaults import MIB
 from report.results import accuracy_spread, accuracy_value, reference_t, seconds_per_frame
 from report.style import STAGE_ORDER, variant_order
@@ -379,14 +380,6 @@ def speed_overview(results: dict) -> pd.DataFrame | None:
     return speed[columns]
 
 
-def _present(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-def _flagged(value) -> bool:
-    return isinstance(value, str) and bool(value)
-
-
 def speed_card(results: dict) -> pd.DataFrame | None:
     """One row per benchmarked method: its size (parameters, GFLOPs per frame: the same on every machine),
     seconds per frame at each t as median [fastest, slowest] of the timed steps (a flagged timing marked),
@@ -398,7 +391,7 @@ def speed_card(results: dict) -> pd.DataFrame | None:
     for variant, group in speed.groupby("variant", sort=False):
         group = group.sort_values("t")
         row = {"method": variant}
-        if "parameters" in group.columns and _present(group["parameters"].iloc[0]):
+        if "parameters" in group.columns and pd.notna(group["parameters"].iloc[0]):
             row["parameters (M)"] = f"{group['parameters'].iloc[0] / 1e6:.2f}"
         if "gflops_per_frame" in group.columns and group["gflops_per_frame"].notna().any():
             flops = group["gflops_per_frame"].dropna()
@@ -407,7 +400,7 @@ def speed_card(results: dict) -> pd.DataFrame | None:
         for item in group.itertuples():
             cell = (f"{item.seconds_per_frame:.3g} [{item.seconds_per_frame_min:.3g}, "
                     f"{item.seconds_per_frame_max:.3g}]")
-            if _flagged(getattr(item, "timing_flag", None)):
+            if is_flagged(getattr(item, "timing_flag", None)):
                 cell += " flagged"
             row[f"s/frame at t={int(item.t)}"] = cell
         row[f"state MiB at t={int(group['t'].iloc[-1])}"] = f"{group['memory_bytes'].iloc[-1] / MIB:.3g}"
@@ -430,7 +423,7 @@ def speed_protocol(results: dict) -> str:
     cuda = str(first.get("device", "")).startswith("cuda")
     timer = ("CUDA events, the device synchronized before and after each step" if cuda
              else "time.perf_counter around each step")
-    flagged = int(speed["timing_flag"].map(_flagged).sum()) if "timing_flag" in speed.columns else 0
+    flagged = int(speed["timing_flag"].map(is_flagged).sum()) if "timing_flag" in speed.columns else 0
     return (f"Protocol: {timer}; the timed region is one whole engine.step (query encoder, memory read, "
             "decoder, refinement, aggregation and the write into the memory; no disk I/O), from a memory "
             f"holding t frames; every (method, t) stepped round robin on the same synthetic frames, "

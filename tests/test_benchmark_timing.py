@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.benchmarking import flags
 from pipelines.benchmarking.runner import time_round_robin
+from pipelines.common.results_tables import is_flagged
 from pipelines.tables import claims
 
 
@@ -102,7 +103,7 @@ def _busy() -> None:  # a process that keeps one core busy until killed
 def _ratio_and_flags(out) -> tuple[float, str]:
     speed = pd.read_csv(out / "speed.csv").set_index(["variant", "t"])
     gcm, stm = speed.loc[("gvos_scm", 10)], speed.loc[("stm_read", 10)]
-    flagged = "; ".join(str(f) for f in (gcm["timing_flag"], stm["timing_flag"]) if isinstance(f, str) and f)
+    flagged = "; ".join(f for f in (gcm["timing_flag"], stm["timing_flag"]) if is_flagged(f))
     return stm["seconds_per_frame"] / gcm["seconds_per_frame"], flagged
 
 

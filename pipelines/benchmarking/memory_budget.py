@@ -15,13 +15,18 @@ from methods import memory
 BASE_BYTES = 1 << 30
 
 
+def memory_parts(cfg, t: int, objects: int, height: int, width: int) -> tuple[int, int]:
+    """(state bytes after t + 1 frames, workspace bytes of one read) of a variant; (0, 0) for ``cfg`` None
+    (non-learned baselines, peers)."""
+    if cfg is None:
+        return 0, 0
+    return (memory.state_bytes(cfg, t + 1, objects, height, width),
+            memory.read_workspace_bytes(cfg, t, objects, height, width))
+
+
 def needed_bytes(cfg, t: int, objects: int, height: int, width: int) -> int:
     """Estimated peak bytes of one (variant, t) measurement; ``cfg`` None for non-learned baselines."""
-    if cfg is None:
-        return BASE_BYTES
-
-    state = memory.state_bytes(cfg, t + 1, objects, height, width)
-    return BASE_BYTES + state + memory.read_workspace_bytes(cfg, t, objects, height, width)
+    return BASE_BYTES + sum(memory_parts(cfg, t, objects, height, width))
 
 
 def check_budget(plans: list[tuple[str, object]], t_values: list[int], objects: int, height: int, width: int,
@@ -31,16 +36,15 @@ def check_budget(plans: list[tuple[str, object]], t_values: list[int], objects: 
     plans: (variant name, its ModelConfig or None) pairs.
     """
     too_big = []
-    states, workspaces = 0, [0]
+    states, workspace = 0, 0
     for variant, cfg in plans:
         for t in t_values:
-            need = needed_bytes(cfg, t, objects, height, width)
+            state, read = memory_parts(cfg, t, objects, height, width)
+            need = BASE_BYTES + state + read
             if need > available:
                 too_big.append(f"{variant} at t={t} needs about {need / 2**30:.1f} GiB ({need} bytes)")
-            if cfg is not None:
-                states += memory.state_bytes(cfg, t + 1, objects, height, width)
-                workspaces.append(memory.read_workspace_bytes(cfg, t, objects, height, width))
-    together = BASE_BYTES + states + max(workspaces)
+            states, workspace = states + state, max(workspace, read)
+    together = BASE_BYTES + states + workspace
     if not too_big and together > available:
         too_big.append(f"the round robin keeps every (variant, t) state alive at once: about "
                        f"{together / 2**30:.1f} GiB ({together} bytes)")

@@ -80,28 +80,28 @@ def parse_int_list(text: str | int | list, name: str) -> list[int]:
     return sorted(set(values))
 
 
-def parse_variants(text: str | list, known: list[str]) -> list[str]:
-    """``"gvos_scm,stm_read"`` -> list, in the given order; ValueError naming unknown ones."""
+def parse_names(text: str | list, known, what: str, listed: str = "known") -> list[str]:
+    """``"a,b"`` / ``[a, b]`` -> the names, in the given order, duplicates dropped; ValueError naming the
+    ones not in ``known`` (``what``: the kind of name, ``listed``: how the error introduces ``known``)."""
     names = list(text) if isinstance(text, list | tuple) else [v.strip() for v in str(text).split(",")]
     names = [n for n in names if n]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        raise ValueError(f"unknown {what}(s) {', '.join(unknown)}; {listed}: {', '.join(known)}")
+    return list(dict.fromkeys(names))
+
+
+def parse_variants(text: str | list, known: list[str]) -> list[str]:
+    """``"gvos_scm,stm_read"`` -> list, in the given order; ValueError naming unknown ones."""
+    names = parse_names(text, known, "variant")
     if not names:
         raise ValueError("--variants: no variant given")
-    return list(dict.fromkeys(names))
+    return names
 
 
 def parse_peers(text: str | list | None) -> list[str]:
     """``"cutie_small,cutie_base"`` / a list -> registered peer names (methods.peers), in order."""
-    if not text:
-        return []
-    names = [n for n in (list(text) if isinstance(text, list | tuple) else str(text).split(",")) if str(n).strip()]
-    names = [str(n).strip() for n in names]
-    unknown = [n for n in names if not peers.is_peer(n)]
-    if unknown:
-        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; registered: {', '.join(peers.PEERS)}")
-    return list(dict.fromkeys(names))
+    return parse_names(text, peers.PEERS, "peer", "registered") if text else []
 
 
 def merge(config: dict | None, cli: dict) -> BenchmarkSettings:

@@ -56,6 +56,11 @@ TABLE_VALUES: dict[str, list[str]] = {
 """Table name -> the value columns its readers use."""
 
 
+def is_flagged(value) -> bool:
+    """Whether a speed.csv ``timing_flag`` cell names a failed check (read back, an empty flag is NaN)."""
+    return isinstance(value, str) and bool(value)
+
+
 def read_results_table(path: str | Path, name: str | None = None) -> pd.DataFrame | None:
     """A results CSV checked for its columns and for keys that repeat; None when the file is missing or
     holds no rows. ``name`` (default: the file's stem) picks the table's layout."""

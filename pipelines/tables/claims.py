@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.common.intervals import paired_differences, paired_interval
+from pipelines.common.results_tables import is_flagged
 from pipelines.experiment import paper
 from pipelines.experiment.datasets import CLAIMS_DATASET
 from pipelines.experiment.defaults import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, MIB
@@ -180,7 +181,7 @@ def speed_rows(speed: pd.DataFrame | None, memory: pd.DataFrame | None) -> list[
             high = stm["seconds_per_frame_max"] / gcm["seconds_per_frame_min"]
             speedup = paper.gcm_speedup()
             flags = [f"{name}: {row['timing_flag']}" for name, row in (("gvos_scm", gcm), ("stm_read", stm))
-                     if isinstance(row.get("timing_flag"), str) and row["timing_flag"]]
+                     if is_flagged(row.get("timing_flag"))]
             for claim, threshold in ((f"GCM read is {speedup:g}x faster than STM read", speedup),
                                      ("GCM read is faster than STM read (speed order)", 1.0)):
                 v = "reproduced" if low >= threshold else "contradicted" if high < threshold else "inconclusive"
