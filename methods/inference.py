@@ -80,8 +80,9 @@ def _check_image(image: Tensor) -> None:
                          f"{getattr(image, 'dtype', type(image))} {tuple(getattr(image, 'shape', ()))}")
 
 
-def _given_objects(mask: Tensor | None, objects: list[int] | None, size: tuple[int, int]) -> list[int]:
-    """The object ids introduced at this frame (void 255 and background 0 are never objects)."""
+def given_objects(mask: Tensor | None, objects: list[int] | None, size: tuple[int, int]) -> list[int]:
+    """The object ids introduced at this frame (void 255 and background 0 are never objects), checked against
+    the mask; the peers' adapters (methods.peers) read a labelled frame's objects the same way."""
     if mask is None:
         if objects:
             raise ValueError("objects given without a mask")
@@ -133,7 +134,7 @@ class _Tracker:
             self.size = size
         elif size != self.size:
             raise ValueError(f"frame {self.frame_index}: size {size} differs from the video's {self.size}")
-        given = _given_objects(mask, objects, size)
+        given = given_objects(mask, objects, size)
         if not self.object_ids and not given:
             raise ValueError("the first step needs a mask with at least one object")
         return given

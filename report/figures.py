@@ -5,6 +5,7 @@ Paper values are always drawn grey / hollow and labelled
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -17,8 +18,10 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
+from pipelines.common.results_tables import OURS_SETTING  # noqa: E402
 from pipelines.data.masks import DAVIS_PALETTE
 from pipelines.experiment.defaults import MIB  # noqa: E402
+from pipelines.experiment.peer_reports import reported_davis16  # noqa: E402
 from report.results import (  # noqa: E402
     accuracy_value,
     reference_t,
@@ -146,7 +149,9 @@ def _label_points(ax, points: list[tuple[float, float, str, str]], fontsize: flo
 
 
 def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
-    """Fig. 7: DAVIS-2016 J&F versus frames per second (log x)."""
+    """Fig. 7: DAVIS-2016 J&F versus frames per second (log x); other methods timed by this harness (rows
+    of another ``setting``) at their authors' reported J&F where known (pipelines.experiment.peer_reports),
+    else on a speed-only strip below."""
     points, summary, speed = paper.get("fig7"), results.get("accuracy_summary"), results.get("speed")
     ours = []
     if summary is not None and speed is not None:
@@ -156,9 +161,16 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
             spf = seconds_per_frame(speed, variant, t)
             if pd.notna(jf) and pd.notna(spf) and spf > 0:
                 ours.append((variant, 1.0 / spf, jf))
-    if points is None and not ours:
+    timed_peers = _timed_peers(speed)
+    if points is None and not ours and not timed_peers:
         return None
-    fig, ax = _figure(4.6)
+    reported = reported_davis16()
+    speed_only = [(name, fps) for name, fps in timed_peers if name not in reported]
+    if speed_only:
+        fig, (ax, strip) = _figure(4.6 + 0.18 * len(speed_only), nrows=2, sharex=True,
+                                   gridspec_kw={"height_ratios": [4.0, 0.6 + 0.25 * len(speed_only)]})
+    else:
+        fig, ax = _figure(4.6)
     names = []
     if points is not None:
         for online, colour, marker, label in ((0, REPORTED_COLOUR, "o", "reported (derived from Table 5), offline"),
@@ -172,15 +184,53 @@ def speed_accuracy(paper: dict, results: dict, out: Path, measured_label: str) -
     for k, (variant, fps, jf) in enumerate(ours):
         ax.scatter([fps], [jf], marker="*", s=220 * max(0.4, 1 - 0.3 * k), color=variant_colour(variant), edgecolors="black",
                    linewidths=0.6, label=f"measured: {variant}", zorder=5)
+    for name, fps in timed_peers:
+        if name in reported:
+            jf = reported[name]
+            ax.scatter([fps], [jf], marker="P", s=70, color=variant_colour(name), edgecolors="black", linewidths=0.5,
+                       zorder=4, label=f"{name}: measured speed, J&F reported by its authors")
+            names.append((fps, jf, name, variant_colour(name)))
     ax.set_xscale("log")
-    ax.set_xlabel("frames per second (log)")
     ax.set_ylabel("DAVIS-2016 val J&F (%)")
     ax.set_title(f"Speed versus accuracy (Fig. 7). Reported: real DAVIS-2016, paper's hardware;\nmeasured: {measured_label}",
                  fontsize=9)
     ax.margins(x=0.12, y=0.08)
+    if speed_only:
+        _speed_strip(strip, speed_only)
+        strip.set_xlabel("frames per second (log)")
+    else:
+        ax.set_xlabel("frames per second (log)")
     _legend_below(fig, ax)
     _label_points(ax, names, avoid=[(fps, jf) for _, fps, jf in ours])
     return _save(fig, out / "fig7_speed_accuracy.png")
+
+
+def _timed_peers(speed: pd.DataFrame | None) -> list[tuple[str, float]]:
+    """(peer, measured frames per second at the reference t) for the other methods in speed.csv: the rows
+    whose ``setting`` is not this suite's config."""
+    t = reference_t(speed)
+    if t is None or "setting" not in speed.columns:
+        return []
+    names = sorted(set(speed.loc[speed["setting"] != OURS_SETTING, "variant"]))
+    timed = [(name, seconds_per_frame(speed, name, t)) for name in names]
+    return [(name, 1.0 / spf) for name, spf in timed if pd.notna(spf) and spf > 0]
+
+
+def _speed_strip(ax, speed_only: list[tuple[str, float]]) -> None:
+    """One row per peer without a reported DAVIS-2016 J&F: its measured speed only (random weights here)."""
+    ordered = sorted(speed_only, key=lambda item: item[1])
+    for row, (name, fps) in enumerate(ordered):
+        ax.scatter([fps], [row], marker="D", s=22, color=variant_colour(name), edgecolors="black", linewidths=0.4)
+    low, high = (math.log10(limit) for limit in ax.get_xlim())
+    for row, (name, fps) in enumerate(ordered):
+        right_half = math.log10(fps) > (low + high) / 2  # the name on the side with room
+        ax.annotate(name, (fps, row), xytext=(-5 if right_half else 5, 0), textcoords="offset points", fontsize=6.5,
+                    va="center", ha="right" if right_half else "left", color="black").set_in_layout(False)
+    ax.set_ylim(-0.8, len(ordered) - 0.2)
+    ax.set_yticks([])
+    ax.set_ylabel("speed\nonly", fontsize=7)
+    ax.set_title("measured speed of methods with no reported DAVIS-2016 J&F (random weights: no accuracy)",
+                 fontsize=7, loc="left")
 
 
 def _nested(k: int) -> dict:
@@ -189,17 +239,41 @@ def _nested(k: int) -> dict:
     return {"markersize": max(3.0, 9.0 - 2.5 * k), "linewidth": max(1.0, 3.5 - 1.0 * k)}
 
 
+PEER_MARKERS = ("s", "^", "v", "D", "P", "X", "<", ">", "h", "p")
+
+
+def _series_style(k: int, peer_index: int | None) -> dict:
+    """Line style of one measured series: ours solid, nested; another method (``peer_index``: its place
+    among them) dashed, with a marker of its own, so that a colour the palette repeats still tells it apart."""
+    if peer_index is not None:
+        return {"linestyle": "--", "marker": PEER_MARKERS[peer_index % len(PEER_MARKERS)], "markersize": 4.5,
+                "linewidth": 1.2}
+    return {"marker": "o", **_nested(k)}
+
+
 def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> Path | None:
-    """Memory-state size versus t (log-log) beside the paper's Table 3 points."""
+    """Memory versus t (log-log) in two parts: what the per-video state keeps, beside the paper's Table 3
+    points; and, where measured, what one step needs on top of everything already resident."""
     memory, source = results.get("memory_vs_t"), paper.get("table3")
     if memory is None and source is None:
         return None
-    fig, ax = _figure(3.8)
+    step_need = (memory is not None and "step_memory_bytes" in memory.columns
+                 and memory["step_memory_bytes"].notna().any())
+    if step_need:
+        fig, (ax, step_ax) = _figure(4.2, ncols=2)
+    else:
+        fig, ax = _figure(3.8)
     if memory is not None and "memory_bytes" in memory.columns:
+        others = (sorted(set(memory.loc[memory["setting"] != OURS_SETTING, "variant"]))
+                  if "setting" in memory.columns else [])
         for k, variant in enumerate(variant_order(memory["variant"])):
-            sel = memory[memory["variant"] == variant].groupby("t")["memory_bytes"].median() / MIB
-            ax.plot(sel.index, sel.values, marker="o", color=variant_colour(variant), **_nested(k),
-                    label=f"measured: {variant}")
+            rows = memory[memory["variant"] == variant]
+            style = _series_style(k, others.index(variant) if variant in others else None)
+            sel = rows.groupby("t")["memory_bytes"].median() / MIB
+            ax.plot(sel.index, sel.values, color=variant_colour(variant), **style, label=f"measured: {variant}")
+            if step_need:
+                need = rows.groupby("t")["step_memory_bytes"].median() / MIB
+                step_ax.plot(need.index, need.values, color=variant_colour(variant), **style)
     if source is not None:
         stm = source[(source["method"] == "STM") & (source["applies_to_any_t"] != 1)]
         ax.scatter(stm["t"].clip(lower=1), stm["megabytes"], marker="D", s=60, facecolors="none",
@@ -216,8 +290,17 @@ def memory_vs_t(paper: dict, results: dict, out: Path, measured_label: str) -> P
     ax.set_yscale("log")
     ax.set_xlabel("t (frames absorbed by the memory, log)")
     ax.set_ylabel("memory state (MiB; paper: 'MB', log)")
-    ax.set_title(f"Memory versus t (Table 3); measured: {measured_label}", fontsize=9)
-    _legend_below(fig, ax)
+    if step_need:
+        _t_axis(step_ax, list(memory["t"]))
+        step_ax.set_ylim(bottom=0)
+        step_ax.set_xlabel("t (log)")
+        step_ax.set_ylabel("one step's own peak (MiB)")
+        step_ax.set_title("what a step needs on top of what is resident", fontsize=8)
+        ax.set_title("what the per-video state keeps", fontsize=8)
+        fig.suptitle(f"Memory versus t (Table 3); measured: {measured_label}", fontsize=9)
+    else:
+        ax.set_title(f"Memory versus t (Table 3); measured: {measured_label}", fontsize=9)
+    _legend_below(fig, ax, ncols=3 if step_need else 2)
     return _save(fig, out / "memory_vs_t.png")
 
 

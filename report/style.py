@@ -56,7 +56,8 @@ _ASSIGNED: dict[str, tuple] = {}
 def variant_colour(variant: str):
     """A fixed colour per variant name: the three paper variants first, others in order of first use."""
     for name in ("gvos_scm", "stm_read", "no_scm"):
-        _ASSIGNED.setdefault(name, _PALETTE[len(_ASSIGNED)])
+        if name not in _ASSIGNED:
+            _ASSIGNED[name] = _PALETTE[len(_ASSIGNED) % len(_PALETTE)]
     if variant not in _ASSIGNED:
         _ASSIGNED[variant] = _PALETTE[len(_ASSIGNED) % len(_PALETTE)]
     return _ASSIGNED[variant]

@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-from pipelines.common.results_tables import is_flagged
+from pipelines.common.results_tables import is_flagged, is_successive
 from pipelines.experiment.defaults import MIB
 from report.results import accuracy_spread, accuracy_value, reference_t, seconds_per_frame
 from report.style import STAGE_ORDER, variant_order
@@ -388,9 +388,12 @@ def speed_card(results: dict) -> pd.DataFrame | None:
     if speed is None or speed.empty:
         return None
     rows = []
-    for variant, group in speed.groupby("variant", sort=False):
+    sizes = ["height", "width"] if {"height", "width"} <= set(speed.columns) else []
+    several_sizes = bool(sizes) and len(speed[sizes].drop_duplicates()) > 1
+    for keys, group in speed.groupby(["variant", *sizes], sort=False):
         group = group.sort_values("t")
-        row = {"method": variant}
+        variant = keys[0] if isinstance(keys, tuple) else keys
+        row = {"method": f"{variant} at {keys[1]}x{keys[2]}" if several_sizes else variant}
         if "parameters" in group.columns and pd.notna(group["parameters"].iloc[0]):
             row["parameters (M)"] = f"{group['parameters'].iloc[0] / 1e6:.2f}"
         if "gflops_per_frame" in group.columns and group["gflops_per_frame"].notna().any():
@@ -404,6 +407,10 @@ def speed_card(results: dict) -> pd.DataFrame | None:
                 cell += " flagged"
             row[f"s/frame at t={int(item.t)}"] = cell
         row[f"state MiB at t={int(group['t'].iloc[-1])}"] = f"{group['memory_bytes'].iloc[-1] / MIB:.3g}"
+        if "step_memory_bytes" in group.columns and group["step_memory_bytes"].notna().any():
+            row["a step's own MiB (max)"] = f"{group['step_memory_bytes'].max() / MIB:.3g}"
+        if "timing_mode" in group.columns and is_successive(group["timing_mode"].iloc[0]):
+            row["method"] += " (successive steps)"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -426,7 +433,8 @@ def speed_protocol(results: dict) -> str:
     flagged = int(speed["timing_flag"].map(is_flagged).sum()) if "timing_flag" in speed.columns else 0
     return (f"Protocol: {timer}; the timed region is one whole engine.step (query encoder, memory read, "
             "decoder, refinement, aggregation and the write into the memory; no disk I/O), from a memory "
-            f"holding t frames; every (method, t) stepped round robin on the same synthetic frames, "
+            "holding t frames (a method marked 'successive steps', whose state cannot be copied, steps on "
+            "from t frames, t + i in round i); every (method, t) stepped round robin on the same synthetic frames, "
             f"{values('warmup')} warm-up and {values('repeats')} timed rounds; precision {values('dtype')}, "
             f"float32 math {values('fp32_precision')}, compiled {values('compiled')}; {values('objects')} "
             f"object(s) at {values('height')}x{values('width')}; {values('threads')} thread(s) on "

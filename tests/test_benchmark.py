@@ -17,6 +17,7 @@ from pipelines.benchmarking.settings import merge, parse_size
 from pipelines.benchmarking.summary import target_lines
 from pipelines.benchmarking.synthetic_input import make_frame, make_mask
 from pipelines.common.cli import run_cli
+from pipelines.common.results_tables import is_successive
 
 TINY_MODEL = {"backbone": "resnet18", "backbone_stage": "layer2", "key_dim": 16, "value_dim": 32,
               "aspp_rates": [1, 2], "decoder_dim": 16}
@@ -51,6 +52,8 @@ def test_both_csvs_have_the_columns_and_one_row_per_variant_and_t(tiny_run):
         assert (table.seconds_per_frame <= table.seconds_per_frame_max).all()
         assert (table.fps - 1 / table.seconds_per_frame).abs().max() < 1e-6
         assert (table.peak_memory_bytes > 0).all()
+        assert ((table.step_memory_bytes >= 0) & (table.step_memory_bytes < table.peak_memory_bytes)).all()
+        assert not table.timing_mode.map(is_successive).any()
         assert table.config_hash.nunique() == 1 and table.config_hash.str.len().eq(12).all()
 
 
@@ -353,3 +356,17 @@ def test_each_row_carries_its_networks_parameter_count(tiny_run):
     for variant in ("gvos_scm", "stm_read"):
         assert speed[variant] == sum(p.numel() for p in build_model(variant, TINY_MODEL).parameters())
     assert speed["copy_first_frame"] == 0
+
+
+def test_a_blocks_own_memory_is_its_peak_less_what_was_resident_before():
+    from pipelines.benchmarking.measure import PeakMemory
+
+    peak = PeakMemory("cpu")
+    if peak.kind != "cpu_peak_rss":
+        pytest.skip("needs /proc/self/clear_refs to reset the resident-set peak")
+    resident = torch.ones(40 * 2**20 // 4)  # 40 MiB alive before and during the block: not the block's
+    peak.reset()
+    block = torch.ones(80 * 2**20 // 4)  # 80 MiB the block itself needs
+    del block
+    own = peak.above_start(peak.read())
+    assert 78 * 2**20 <= own < 100 * 2**20 and resident.numel() > 0

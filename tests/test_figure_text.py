@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 
 from report.build import build
 from tests.figure_text import checking_figures, text_problems
-from tests.test_report_build import FIGURES, write_fake_probes_and_frames, write_fake_results
+from tests.test_report_build import FIGURES, add_fake_peers, write_fake_probes_and_frames, write_fake_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,4 +54,11 @@ def test_every_figure_of_the_fake_results_is_readable(tmp_path, monkeypatch):
 def test_every_figure_of_the_default_run_is_readable(tmp_path, monkeypatch):
     found = check_every_figure(REPO / "docs" / "default-run" / "results", tmp_path / "build", monkeypatch)
     assert set(FIGURES) <= set(found)
+    assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+def test_every_figure_with_timed_peers_is_readable(tmp_path, monkeypatch):
+    write_fake_results(tmp_path / "results")
+    add_fake_peers(tmp_path / "results")
+    found = check_every_figure(tmp_path / "results", tmp_path / "build", monkeypatch)
     assert {name: problems for name, problems in found.items() if problems} == {}

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
+from methods import peers
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "pipelines" / "tools" / "gpu_check.sh"
 
@@ -31,6 +33,12 @@ def test_gpu_check_runs_every_step_on_the_cpu(tmp_path):
     assert list(table.columns) == ["step", "variant", "setting", "t", "metric", "value"]
     assert set(table["step"]) == {"infer", "train_speed", "train", "torchrun"}
     infer = table[table["step"] == "infer"]
+    timed_peers = [name for name in ("deaot_t", "sam2.1_tiny_equal_pixels") if peers.missing(name) is None]
+    peer_rows = infer[infer["setting"] == "peers,128x224"]
+    assert set(peer_rows["variant"]) == ({"gvos_scm", *timed_peers} if timed_peers else set())
+    summary = (out / "summary.md").read_text()
+    assert ("| peers | ok |" if timed_peers else "no peer installed (make peers)") in summary
+    infer = infer[infer["setting"] != "peers,128x224"]
     assert set(infer["setting"]) == {"amp=off,tf32=off", "amp=on,tf32=off"}  # TF32 exists on CUDA only
     assert {"seconds_per_frame", "peak_memory_bytes", "time_ratio", "flop_ratio"} <= set(infer["metric"])
     assert set(infer.loc[infer["metric"] == "seconds_per_frame", "t"]) == {1, 3}

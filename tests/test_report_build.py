@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.common.results_tables import OURS_SETTING, TIMING_MODES
 from pipelines.experiment.paper import PAPER_FILES, default_paper_dir
 from report.build import build, main
 from report.screenshot import HEADLESS_FLAGS, find_chromium
@@ -417,3 +418,83 @@ def test_the_screenshot_is_the_pages_first_screen_at_1300_by_900(built, tmp_path
     with Image.open(tmp_path / "screen.png") as image:
         low, high = image.convert("L").getextrema()
         assert image.size == (1300, 900) and high - low > 100  # not a blank window
+
+
+def add_fake_peers(root: Path) -> None:
+    """speed.csv and memory_vs_t.csv rows of two other methods (methods.peers): STCN, whose authors report
+    a DAVIS-2016 J&F, and Cutie small, whose do not; every row with the step's own memory."""
+    speed = pd.read_csv(root / "speed.csv")
+    speed["step_memory_bytes"] = 5 * 2**20
+    speed["setting"] = OURS_SETTING
+    peers = [{**speed.iloc[0].to_dict(), "variant": name, "t": t, "seconds_per_frame": spf, "fps": 1 / spf,
+              "seconds_per_frame_min": spf * 0.9, "seconds_per_frame_max": spf * 1.1, "memory_bytes": per_frame * min(t, cap), "step_memory_bytes": 50 * 2**20}
+             for name, spf, per_frame, cap in (("stcn", 0.4, 2**20, 10**6), ("cutie_small", 0.2, 2**19, 5),
+                                               ("sam2.1_tiny", 5.0, 2**20, 10**6))
+             for t in (1, 10, 100)]
+    for row in peers:
+        row["timing_mode"] = TIMING_MODES[row["variant"] != "sam2.1_tiny"]
+        row["setting"] = f"{row['variant']}'s published defaults"
+    table = pd.concat([speed, pd.DataFrame(peers)], ignore_index=True)
+    table.to_csv(root / "speed.csv", index=False)
+    table.to_csv(root / "memory_vs_t.csv", index=False)
+
+
+def test_fig7_and_the_memory_figure_draw_the_timed_peers(tmp_path, monkeypatch):
+    import report.figures as figures
+
+    write_fake_results(tmp_path / "results")
+    add_fake_peers(tmp_path / "results")
+    drawn: dict[str, tuple[list, list[str]]] = {}
+    write = figures._write
+
+    def keep(fig, path):
+        drawn[Path(path).name] = (fig.axes, [text.get_text() for text in fig.findobj(figures.plt.Text)])
+        return write(fig, path)
+
+    monkeypatch.setattr(figures, "_write", keep)
+    build(tmp_path / "results", None, tmp_path / "build", overwrite=True)
+    axes, texts = drawn["fig7_speed_accuracy.png"]
+    # STCN at 1 / 0.4 s frames per second and its authors' 91.7; Cutie, with no reported number, on the strip
+    main, strip = axes[0], axes[1]
+    stcn = [c for c in main.collections if any("stcn" in str(label) for label in [c.get_label()])]
+    assert len(stcn) == 1 and stcn[0].get_offsets().tolist() == [[2.5, 91.7]]
+    assert "cutie_small" in texts and "sam2.1_tiny" in texts
+    assert sorted(c.get_offsets().tolist()[0] for c in strip.collections) == [[0.2, 0.0], [5.0, 1.0]]
+    axes, texts = drawn["memory_vs_t.png"]
+    assert len(axes) == 2 and "what a step needs on top of what is resident" in texts
+    step_lines = {line.get_label(): line.get_ydata().tolist() for line in axes[1].lines}
+    assert [50.0, 50.0, 50.0] in step_lines.values() and [5.0, 5.0, 5.0] in step_lines.values()
+
+
+def test_the_speed_card_marks_a_method_timed_in_successive_steps(tmp_path):
+    from report.results import load_results
+    from report.tables import speed_card, speed_protocol
+
+    write_fake_results(tmp_path / "results")
+    add_fake_peers(tmp_path / "results")
+    results = load_results(tmp_path / "results")
+    card = speed_card(results).set_index("method")
+    assert "sam2.1_tiny (successive steps)" in card.index and "stcn" in card.index
+    assert card.loc["stcn", "a step's own MiB (max)"] == "50"
+    assert "successive steps" in speed_protocol(results)
+
+
+def test_more_series_than_the_palette_has_colours_still_draw():
+    from report.style import variant_colour
+
+    colours = [variant_colour(f"method_{index}") for index in range(25)]
+    assert len(colours) == 25 and variant_colour("gvos_scm") == variant_colour("gvos_scm")
+
+
+def test_the_speed_card_keeps_two_frame_sizes_apart(tmp_path):
+    from report.results import load_results
+    from report.tables import speed_card
+
+    write_fake_results(tmp_path / "results")
+    speed = pd.read_csv(tmp_path / "results" / "speed.csv")
+    larger = speed.assign(height=128, width=224, seconds_per_frame=speed["seconds_per_frame"] * 4)
+    both = pd.concat([speed, larger], ignore_index=True)
+    both.to_csv(tmp_path / "results" / "speed.csv", index=False)
+    card = speed_card(load_results(tmp_path / "results")).set_index("method")
+    assert {"gvos_scm at 64x112", "gvos_scm at 128x224"} <= set(card.index)
+    assert card.loc["gvos_scm at 128x224", "s/frame at t=1"].startswith("0.494")

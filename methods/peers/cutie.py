@@ -14,6 +14,9 @@ from pathlib import Path
 
 import torch
 
+from methods.inference import given_objects
+from methods.peers.common import tensor_bytes
+
 RESNET_FILES = {"resnet18": "resnet18-5c106cde.pth", "resnet50": "resnet50-19c8e357.pth"}
 """The file names Cutie's pixel encoder asks torch's model zoo for (its model_urls)."""
 
@@ -42,7 +45,8 @@ def _config(variant: str):
     return cfg
 
 
-def build(variant: str, device: str = "cpu") -> CutieEngine:
+def build(variant: str, device: str = "cpu", height: int | None = None,
+          width: int | None = None) -> CutieEngine:
     """Cutie ``small`` or ``base`` with random weights, at the published DAVIS-2017 val defaults."""
     import torchvision
     from cutie.model.cutie import CUTIE
@@ -57,24 +61,6 @@ def build(variant: str, device: str = "cpu") -> CutieEngine:
         cfg.mem_every, cfg.use_long_term = davis.mem_every, davis.use_long_term
         network = CUTIE(cfg).to(device).eval()
     return CutieEngine(network, cfg, device)
-
-
-def _tensor_bytes(value, seen: set[int]) -> int:
-    """Bytes of the tensors reachable from ``value`` through containers and plain objects, each counted once."""
-    if id(value) in seen:
-        return 0
-    seen.add(id(value))
-    if isinstance(value, torch.Tensor):
-        return value.numel() * value.element_size()
-    if isinstance(value, torch.nn.Module):
-        return 0  # the network is not per-video state
-    if isinstance(value, dict):
-        return sum(_tensor_bytes(v, seen) for v in value.values())
-    if isinstance(value, list | tuple | set):
-        return sum(_tensor_bytes(v, seen) for v in value)
-    if hasattr(value, "__dict__") and type(value).__module__.startswith("cutie"):
-        return sum(_tensor_bytes(v, seen) for v in vars(value).values())
-    return 0
 
 
 class CutieEngine:
@@ -101,16 +87,14 @@ class CutieEngine:
             probs = self.core.step(image)
         else:
             mask = mask.to(self.device)
-            if objects is None:
-                objects = [int(v) for v in torch.unique(mask) if 0 < int(v) < 255]
+            objects = given_objects(mask, objects, tuple(image.shape[-2:]))
             probs = self.core.step(image, mask, objects=objects)
         return probs.float().cpu()
 
     def memory_bytes(self) -> int:
         """Bytes the per-video state keeps: Cutie's memory manager (working, sensory and object memory) and
         the last mask."""
-        seen: set[int] = set()
-        return _tensor_bytes(self.core.memory, seen) + _tensor_bytes(self.core.last_mask, seen)
+        return tensor_bytes((self.core.memory, self.core.last_mask), ("cutie",), self.model)
 
     def memory_frames(self) -> int:
         """Frames in the working memory (Cutie keeps at most max_mem_frames of them): its tokens over the

@@ -16,6 +16,12 @@ from __future__ import annotations
 import torch
 
 
+def is_exact(engine) -> bool:
+    """Whether the engine's snapshot is a copy (each step from it reads the same state), not a handle on a
+    state that every step moves on (``exact_snapshot = False``: the benchmark's successive steps)."""
+    return getattr(engine, "exact_snapshot", True)
+
+
 class EngineSnapshot:
     """The engine's per-video state at construction, put back by ``restore()``."""
 
@@ -32,8 +38,12 @@ def fill_memory(engine, first_frame: torch.Tensor, first_mask: torch.Tensor, obj
 
     Engines without ``memory_entry`` (the copy_first_frame baseline, whose state is the latest given
     label map and does not grow) are only stepped once with the mask; a peer (``methods.peers``), whose
-    memory follows its own policy (a frame every few, a cap), takes t - 1 real steps of the first frame.
+    memory follows its own policy (a frame every few, a cap), takes t - 1 real steps of the first frame,
+    unless it brings itself to t frames (its ``fill``).
     """
+    if hasattr(engine, "fill"):
+        engine.fill(first_frame, first_mask, objects, t)
+        return
     engine.reset()
     engine.step(first_frame, first_mask, objects)
     if t > 1 and hasattr(engine, "memory_entry"):

@@ -6,6 +6,8 @@ memory back to the OS so that earlier blocks' freed tensors do not count. Where 
 possible the peak is the lifetime maximum (``resource.getrusage``) and ``peak_memory_kind`` says so.
 CUDA: ``torch.cuda.synchronize`` plus CUDA events for time; ``torch.cuda.reset_peak_memory_stats`` /
 ``max_memory_allocated`` for the peak (tensor allocations only, not the caching allocator's reserve).
+``above_start()`` is the block's own need: the peak less what was resident (``VmRSS``) or allocated when
+``reset()`` ran, i.e. without the networks, the memory states and everything else alive before it.
 """
 
 from __future__ import annotations
@@ -41,12 +43,17 @@ def time_call(fn: Callable[[], object], device: str) -> float:
     return time.perf_counter() - begin
 
 
-def _vm_hwm_bytes() -> int | None:
+def _status_bytes(field: str) -> int | None:
+    """A ``/proc/self/status`` field in bytes (VmHWM: the resident high-water mark; VmRSS: resident now)."""
     try:
-        match = re.search(r"VmHWM:\s+(\d+)\s*kB", PROC_STATUS.read_text())
+        match = re.search(rf"{field}:\s+(\d+)\s*kB", PROC_STATUS.read_text())
     except OSError:
         return None
     return int(match.group(1)) * 1024 if match else None
+
+
+def _vm_hwm_bytes() -> int | None:
+    return _status_bytes("VmHWM")
 
 
 def _trim_heap() -> None:
@@ -71,6 +78,7 @@ class PeakMemory:
 
     def __init__(self, device: str):
         self.device = device
+        self.start: int | None = None  # resident or allocated bytes when reset() ran
         self.is_cuda = torch.device(device).type == "cuda"
         if self.is_cuda:
             self.kind = "cuda_max_memory_allocated"
@@ -83,10 +91,14 @@ class PeakMemory:
         if self.is_cuda:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
+            self.start = int(torch.cuda.memory_allocated(self.device))
         elif self.kind == "cpu_peak_rss":
             gc.collect()
             _trim_heap()
             _reset_rss_peak()
+            self.start = _status_bytes("VmRSS")
+        else:
+            self.start = None
 
     def read(self) -> int:
         if self.is_cuda:
@@ -96,6 +108,11 @@ class PeakMemory:
             return int(_vm_hwm_bytes())
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return int(peak if sys.platform == "darwin" else peak * 1024)
+
+    def above_start(self, peak: int) -> int | None:
+        """The block's own need: ``peak`` (from ``read()``) less the bytes in use at ``reset()``; None where
+        the peak is the process's lifetime maximum (it may predate the block)."""
+        return None if self.start is None else max(0, int(peak) - self.start)
 
 
 def available_bytes(device: str) -> int:

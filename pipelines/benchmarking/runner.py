@@ -7,7 +7,9 @@ load that comes and goes hits every variant and every t alike and their ratios h
 (the medians and the min-max spread come from the ``repeats`` rounds after the warm-up ones). A step is
 a real ``engine.step`` (query encoder, readout, ASPP, SCM, decoder, refinement, soft aggregation and the
 write of the frame into the memory: the whole per-frame cost of a video, no disk I/O); every timed step
-reads exactly t frames (``memory_frames`` column) and warm-up does not grow the bank. Then, one
+reads exactly t frames (``memory_frames`` column) and warm-up does not grow the bank; an engine whose
+state cannot be copied (SAM 2, ``exact_snapshot = False``) is stepped successively instead, its state at
+t + i frames in round i (``timing_mode``). Then, one
 (variant, t) at a time with no other state alive, the peak memory of one step from the t-frame state and,
 when asked, the per-section breakdown. Each row's ``timing_flag`` says when its times cannot be trusted
 (``pipelines.benchmarking.flags``); an empty flag means the sanity checks held.
@@ -33,7 +35,7 @@ from methods.precision import emulates_bfloat16, precision_name
 from methods.variants import is_learned, model_config
 from pipelines.benchmarking.breakdown import COLUMNS as BREAKDOWN_COLUMNS
 from pipelines.benchmarking.breakdown import measure_breakdown
-from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory
+from pipelines.benchmarking.engine_state import EngineSnapshot, fill_memory, is_exact
 from pipelines.benchmarking.flags import flag_timings
 from pipelines.benchmarking.measure import PeakMemory, available_bytes, time_call
 from pipelines.benchmarking.memory_budget import check_budget
@@ -44,6 +46,7 @@ from pipelines.common.cli import progress_bar
 from pipelines.common.compiling import compile_network
 from pipelines.common.files import DataError
 from pipelines.common.provenance import device_name, provenance
+from pipelines.common.results_tables import OURS_SETTING, TIMING_MODES
 
 log = logging.getLogger("gvos.benchmark")
 
@@ -63,6 +66,11 @@ COLUMNS = [
     # the network's size: with the FLOPs, what carries a ratio across machines (0: non-learned); the inference
     # setting it ran at (a peer's published defaults)
     "parameters", "setting",
+    # each timed step from the t-frame state ("from t frames") or successive steps from it ("t, t+1, ...")
+    "timing_mode",
+    # memory in two parts: memory_bytes is what the per-video state keeps; this, what one step needs on top
+    # of everything already resident (its peak less the bytes in use before it: activations, workspace)
+    "step_memory_bytes",
 ]
 
 
@@ -100,7 +108,7 @@ class VariantSpec:
     @property
     def setting(self) -> str:
         """The inference setting it runs at: a peer's published defaults, else this suite's config."""
-        return peers.PEERS[self.variant].setting if self.peer else "this suite's config"
+        return peers.PEERS[self.variant].setting if self.peer else OURS_SETTING
 
 
 
@@ -128,7 +136,7 @@ def build_variant_engine(spec: VariantSpec, settings: BenchmarkSettings):
     and whether its network was compiled (settings.compile, where inductor runs here)."""
     if spec.peer:
         torch.manual_seed(0)
-        return peers.build_peer(spec.variant, settings.device), False
+        return peers.build_peer(spec.variant, settings.device, settings.height, settings.width), False
     if spec.config is None:
         return build_engine(spec.variant), False
     if spec.checkpoint is not None:
@@ -203,21 +211,22 @@ def _memory_and_breakdown(engine, settings: BenchmarkSettings, first, mask, fram
     snapshot = _filled(engine, settings, first, mask, t)
     memory_bytes = engine.memory_bytes()
     memory_frames = engine.memory_frames() if hasattr(engine, "memory_frames") else engine.memory.num_frames
-    peak.reset()
     snapshot.restore()
+    peak.reset()  # after the restore: a peer's restore is a deep copy of its state, not part of the step
     engine.step(frames[-1])
     peak_bytes = peak.read()
+    step_bytes = peak.above_start(peak_bytes)
     if settings.breakdown:
         breakdown = measure_breakdown(engine, frames[settings.warmup:], snapshot, settings.device)
         bar.update(settings.repeats)
     else:
         breakdown = dict.fromkeys(BREAKDOWN_COLUMNS)
     snapshot.restore()
-    if engine.memory_bytes() != memory_bytes:
+    if is_exact(engine) and engine.memory_bytes() != memory_bytes:
         raise RuntimeError(f"memory state changed during timing ({memory_bytes} -> {engine.memory_bytes()} bytes)")
     engine.reset()
     return {**breakdown, "memory_bytes": int(memory_bytes), "memory_frames": int(memory_frames),
-            "peak_memory_bytes": peak_bytes}
+            "peak_memory_bytes": peak_bytes, "step_memory_bytes": step_bytes}
 
 
 def _timing_columns(first_step: float, times: list[float]) -> dict:
@@ -295,7 +304,7 @@ def _identity(spec: VariantSpec, engine, compiled: bool) -> dict:
     return {"parameters": 0 if model is None else sum(p.numel() for p in model.parameters()), "setting": spec.setting,
             "backbone": "none" if spec.config is None else spec.config.backbone,
             "backbone_stage": "none" if spec.config is None else spec.config.backbone_stage,
-            "weights": spec.weights, "compiled": compiled}
+            "weights": spec.weights, "compiled": compiled, "timing_mode": TIMING_MODES[is_exact(engine)]}
 
 
 def _rates(row: dict, common: dict) -> dict:

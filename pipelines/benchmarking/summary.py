@@ -100,12 +100,13 @@ def _optional(row: dict, column: str, width: int, digits: int) -> str:
 def results_table(rows: list[dict]) -> str:
     """Fixed-width table: variant, t, s/frame (median, min-max), FPS, memory state MiB, peak MiB, and
     from the breakdown the readout's seconds and the GFLOPs of the step and of its readout."""
-    header = (f"{'variant':<18}{'t':>6}{'s/frame':>10}{'min':>9}{'max':>9}{'fps':>8}{'mem MiB':>10}"
+    width = max([18, *(len(str(r["variant"])) + 2 for r in rows)])
+    header = (f"{'variant':<{width}}{'t':>6}{'s/frame':>10}{'min':>9}{'max':>9}{'fps':>8}{'mem MiB':>10}"
               f"{'peak MiB':>10}{'read s':>9}{'GFLOP':>9}{'read GFLOP':>11}")
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['variant']:<18}{r['t']:>6}{r['seconds_per_frame']:>10.4f}{r['seconds_per_frame_min']:>9.4f}"
+            f"{r['variant']:<{width}}{r['t']:>6}{r['seconds_per_frame']:>10.4f}{r['seconds_per_frame_min']:>9.4f}"
             f"{r['seconds_per_frame_max']:>9.4f}{r['fps']:>8.2f}{r['memory_bytes'] / MIB:>10.2f}"
             f"{r['peak_memory_bytes'] / MIB:>10.1f}{_optional(r, 'seconds_readout', 9, 4)}"
             f"{_optional(r, 'gflops_per_frame', 9, 1)}{_optional(r, 'gflops_readout', 11, 2)}"

@@ -56,6 +56,19 @@ TABLE_VALUES: dict[str, list[str]] = {
 """Table name -> the value columns its readers use."""
 
 
+OURS_SETTING = "this suite's config"
+"""speed.csv's ``setting`` of this suite's own variants; any other value is a peer's (methods.peers)."""
+
+TIMING_MODES = {True: "from t frames", False: "successive from t frames"}
+"""speed.csv's ``timing_mode`` by whether the engine's snapshot is an exact copy: each timed step from the
+t-frame state, or successive steps from it (t + i frames in round i) for a state that cannot be copied."""
+
+
+def is_successive(value) -> bool:
+    """Whether a speed.csv ``timing_mode`` cell says the method was timed in successive steps."""
+    return value == TIMING_MODES[False]
+
+
 def is_flagged(value) -> bool:
     """Whether a speed.csv ``timing_flag`` cell names a failed check (read back, an empty flag is NaN)."""
     return isinstance(value, str) and bool(value)

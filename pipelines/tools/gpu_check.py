@@ -14,6 +14,9 @@ Steps, each a CLI of the suite run as a user would run it (its log in OUT/logs/S
    (one run with --device cpu): their loss curves side by side.
 5. ``torchrun``: 20 iterations under torchrun with 2 processes where 2 GPUs exist (2 gloo processes on
    the CPU), the command the workflow starts for ``resources.train.gpu: 2``.
+6. ``peers``: where other methods are installed (``make peers``), the inference benchmark of gvos_scm beside
+   every installed one (methods.peers) at 480x854, t = 1, 10, 100; skipped, saying so, where none is
+   (with --tiny: DeAOT-T and SAM 2.1 tiny at equal pixels, at 128x224).
 
 Writes OUT/gpu_check.csv (step, variant, setting, t, metric, value: one figure a row), OUT/loss_curves.csv
 and OUT/summary.md; exit 1 when a step failed (the summary names it and its log).
@@ -33,6 +36,7 @@ import pandas as pd
 import torch
 import yaml
 
+from methods import peers
 from methods.config import TOY_MODEL
 from pipelines.common.cli import run_cli
 from pipelines.common.files import OutputFolder
@@ -59,13 +63,16 @@ class Sizes:
     torchrun_iterations: int
     model: dict = field(default_factory=dict)
     stage: dict = field(default_factory=dict)
+    peers: tuple[str, ...] | None = None  # the peers timed where installed (None: every registered one)
+    peers_frame: str = ""  # their frame size (the smallest Cutie's and STCN's top-k allow is larger than toy)
 
 
 FULL = Sizes("default", "resnet50", "480x854", "1,10,100", repeats=5, warmup=2, train_iterations=200,
-             speed_iterations=20, torchrun_iterations=20)
+             speed_iterations=20, torchrun_iterations=20, peers_frame="480x854")
 TINY = Sizes("smoke", "resnet18", "48x80", "1,3", repeats=1, warmup=1, train_iterations=4, speed_iterations=2,
              torchrun_iterations=2, model=TOY_MODEL,
-             stage={"batch_size": 2, "crop": [32, 48], "max_objects": 2})
+             stage={"batch_size": 2, "crop": [32, 48], "max_objects": 2},
+             peers=("deaot_t", "sam2.1_tiny_equal_pixels"), peers_frame="128x224")
 
 
 @dataclass
@@ -245,6 +252,18 @@ def run_checks(args: argparse.Namespace, out: Path) -> tuple[list[Step], list[di
         curves = loss_curves(runs)
         curves.to_csv(out / "loss_curves.csv", index=False)
         rows += curve_rows(curves, seconds)
+
+    installed = [name for name in (sizes.peers or peers.PEERS) if peers.missing(name) is None]
+    if not installed:
+        steps.append(Step("peers", 0.0, 0, logs / "peers.log", skipped="no peer installed (make peers)"))
+    else:
+        folder = out / "infer" / "peers"
+        command = [py, "-m", "pipelines.benchmark", "--config", str(config), "--variants", "gvos_scm",
+                   "--peers", ",".join(installed), "--backbone", sizes.backbone, "--size", sizes.peers_frame,
+                   "--t", sizes.t, "--device", args.device, "--repeats", str(sizes.repeats), "--warmup",
+                   str(sizes.warmup), "--amp", "off", "--quiet", "--out", str(folder)]
+        if run_step("peers", command, logs, steps):
+            rows += speed_rows(folder, f"peers,{sizes.peers_frame}")
 
     if args.device == "cuda" and visible_gpus() < 2:
         steps.append(Step("torchrun", 0.0, 0, logs / "torchrun.log", skipped=f"{visible_gpus()} GPU visible, 2 needed"))
