@@ -84,7 +84,9 @@ def local_jobs(output: str) -> tuple[int, int]:
     return sum(counts.get(rule, 0) for rule in local), sum(n for rule, n in counts.items() if rule != "total")
 
 
-TIMING = ("seconds", "fps", "elapsed", "gflops", "peak", "rss", "wall", "cpu_s", "first_step")
+TIMING = ("seconds", "fps", "elapsed", "gflops", "peak", "rss", "wall", "cpu_s", "first_step", "step_memory")
+"""Words of the columns that depend on the machine's clock or its allocator at that moment (a step's own
+memory is a resident-set difference)."""
 
 
 def comparable(results: Path) -> dict[str, pd.DataFrame]:
