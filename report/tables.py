@@ -383,14 +383,17 @@ def speed_overview(results: dict) -> pd.DataFrame | None:
 def speed_card(results: dict) -> pd.DataFrame | None:
     """One row per benchmarked method: its size (parameters, GFLOPs per frame: the same on every machine),
     seconds per frame at each t as median [fastest, slowest] of the timed steps (a flagged timing marked),
-    and the memory its state keeps at the largest t. The protocol is the note under it (``speed_protocol``)."""
+    and the memory its state keeps at the largest t every method was measured at (one column, whichever
+    methods were also timed at a larger t). The protocol is the note under it (``speed_protocol``)."""
     speed = results.get("speed")
     if speed is None or speed.empty:
         return None
     rows = []
     sizes = ["height", "width"] if {"height", "width"} <= set(speed.columns) else []
     several_sizes = bool(sizes) and len(speed[sizes].drop_duplicates()) > 1
-    for keys, group in speed.groupby(["variant", *sizes], sort=False):
+    groups = speed.groupby(["variant", *sizes], sort=False)
+    shared_t = set.intersection(*(set(group["t"]) for _, group in groups))
+    for keys, group in groups:
         group = group.sort_values("t")
         variant = keys[0] if isinstance(keys, tuple) else keys
         row = {"method": f"{variant} at {keys[1]}x{keys[2]}" if several_sizes else variant}
@@ -406,7 +409,9 @@ def speed_card(results: dict) -> pd.DataFrame | None:
             if is_flagged(getattr(item, "timing_flag", None)):
                 cell += " flagged"
             row[f"s/frame at t={int(item.t)}"] = cell
-        row[f"state MiB at t={int(group['t'].iloc[-1])}"] = f"{group['memory_bytes'].iloc[-1] / MIB:.3g}"
+        state_t = max(shared_t) if shared_t else group["t"].iloc[-1]
+        state = group.loc[group["t"] == state_t, "memory_bytes"].iloc[0] / MIB
+        row[f"state MiB at t={int(state_t)}"] = f"{state:.3g}" if state < 1000 else f"{state:.0f}"
         if "step_memory_bytes" in group.columns and group["step_memory_bytes"].notna().any():
             row["a step's own MiB (max)"] = f"{group['step_memory_bytes'].max() / MIB:.3g}"
         if "timing_mode" in group.columns and is_successive(group["timing_mode"].iloc[0]):

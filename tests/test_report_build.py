@@ -498,3 +498,18 @@ def test_the_speed_card_keeps_two_frame_sizes_apart(tmp_path):
     card = speed_card(load_results(tmp_path / "results")).set_index("method")
     assert {"gvos_scm at 64x112", "gvos_scm at 128x224"} <= set(card.index)
     assert card.loc["gvos_scm at 128x224", "s/frame at t=1"].startswith("0.494")
+
+
+def test_the_speed_card_states_memory_at_one_t_every_method_shares(tmp_path):
+    from report.results import load_results
+    from report.tables import speed_card
+
+    write_fake_results(tmp_path / "results")
+    add_fake_peers(tmp_path / "results")
+    speed = pd.read_csv(tmp_path / "results" / "speed.csv")
+    longer = speed[(speed["variant"] == "sam2.1_tiny") & (speed["t"] == 100)].assign(t=1000, memory_bytes=1800 * 2**20)
+    pd.concat([speed, longer], ignore_index=True).to_csv(tmp_path / "results" / "speed.csv", index=False)
+    card = speed_card(load_results(tmp_path / "results")).set_index("method")
+    assert [c for c in card.columns if c.startswith("state MiB")] == ["state MiB at t=100"]
+    assert card.loc["sam2.1_tiny (successive steps)", "state MiB at t=100"] == "100"
+    assert card.loc["sam2.1_tiny (successive steps)", "s/frame at t=1000"].startswith("5 [")
